@@ -1,0 +1,59 @@
+# Two commands on a fresh machine: `make run` and `make test`. Only Python 3.11 and make are needed.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export DJANGO_SETTINGS_MODULE ?= passemarche.settings.dev
+
+.PHONY: install run test test-unit test-integration quality lint format migrate demo sandbox worker bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py load_demo
+
+# Web server, Celery worker (with its beat) and the API sandbox together; Ctrl-C stops all three.
+run: demo
+	$(BIN)/honcho -f Procfile.dev start
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-unit: install
+	$(BIN)/python -m pytest -m "not integration" $(PYTEST_ARGS)
+
+test-integration: install
+	$(BIN)/python -m pytest -m integration $(PYTEST_ARGS)
+
+quality: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python manage.py check
+
+lint: quality
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+sandbox: install
+	$(BIN)/python -m connectors.sandbox
+
+worker: install
+	$(BIN)/celery -A passemarche worker -B --loglevel=INFO --without-mingle --without-gossip
+
+bench: install
+	$(BIN)/python bench/one_dossier.py
+
+clean:
+	rm -rf var/broker var/test-media var/test-db.sqlite3*

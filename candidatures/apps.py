@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CandidaturesConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "candidatures"
+    verbose_name = "Candidatures"

@@ -1,0 +1,278 @@
+"""The one HTTP seam of the project: a shared session, API Entreprise's conventions, typed errors.
+
+Connectors call `api_entreprise_get`, `bodacc_get` and `download_document`; nothing else talks HTTP and
+nothing else reads the upstream settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+
+from . import errors
+from .types import CallContext, CallRecord, FetchedDocument
+
+logger = logging.getLogger(__name__)
+
+EXCERPT_CHARS = 2000
+_session_lock = threading.Lock()
+_session: requests.Session | None = None
+_session_pid: int | None = None
+
+
+def http_session() -> requests.Session:
+    """The process-wide session (connection pooling); rebuilt after a fork so pools are never shared."""
+    global _session, _session_pid
+    with _session_lock:
+        if _session is None or _session_pid != os.getpid():
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            session.headers["User-Agent"] = "passemarche/0.1 (+candidature marchés publics)"
+            _session, _session_pid = session, os.getpid()
+        return _session
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    http_status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+    @property
+    def data(self) -> Any:
+        return self.body.get("data")
+
+    @property
+    def meta(self) -> dict:
+        return self.body.get("meta") or {}
+
+
+def _rate_limit_headers(response: requests.Response) -> dict[str, str]:
+    return {
+        name: response.headers[name]
+        for name in ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After")
+        if name in response.headers
+    }
+
+
+def _first_error(body: Any) -> dict:
+    if isinstance(body, dict):
+        errors_list = body.get("errors")
+        if isinstance(errors_list, list) and errors_list and isinstance(errors_list[0], dict):
+            return errors_list[0]
+    return {}
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _error_for_status(status: int, body: Any, headers: dict[str, str]) -> errors.ConnectorError:
+    """Branch on the HTTP status (the codes in the body are for humans and the audit trail)."""
+    error = _first_error(body)
+    code = str(error.get("code") or "")
+    detail = str(error.get("detail") or error.get("title") or "")
+    meta = error.get("meta") if isinstance(error.get("meta"), dict) else {}
+    retry_in = meta.get("retry_in")
+    retry_in = float(retry_in) if isinstance(retry_in, (int, float)) else None
+    common = {"http_status": status, "code": code, "detail": detail}
+    if status in (401, 403):
+        return errors.Unauthorized("Accès refusé par API Entreprise (jeton invalide ou droits insuffisants).", **common)
+    if status == 404:
+        return errors.NotFound("Entité non trouvée chez le fournisseur.", **common)
+    if status == 409:
+        return errors.InFlight("Requête identique déjà en cours chez le fournisseur.", retry_after=retry_in or 1, **common)
+    if status == 422:
+        return errors.BadRequest("Paramètres refusés par API Entreprise.", **common)
+    if status == 429:
+        retry_after = _parse_retry_after(headers.get("Retry-After")) or retry_in or 60.0
+        return errors.RateLimited("Limite de débit atteinte.", retry_after=retry_after, **common)
+    if status == 451:
+        return errors.Refused("Données non diffusibles.", **common)
+    if status >= 500:
+        return errors.Transient("Le fournisseur de données est indisponible.", retry_after=retry_in, **common)
+    return errors.PermanentError(f"Réponse inattendue du fournisseur (HTTP {status}).", **common)
+
+
+def _send(
+    *, provider: str, url: str, params: dict[str, str], headers: dict[str, str], timeout: float, call: CallContext
+) -> requests.Response:
+    """Send one GET, record it through the call context (success or not), map network failures."""
+    started = time.monotonic()
+    response = None
+    try:
+        response = http_session().get(url, params=params, headers=headers, timeout=timeout)
+        return response
+    except requests.Timeout as exc:
+        raise errors.Transient("Délai de réponse du fournisseur dépassé.", code="timeout") from exc
+    except requests.RequestException as exc:
+        raise errors.Transient("Fournisseur injoignable.", code="connection_error") from exc
+    finally:
+        duration_ms = int((time.monotonic() - started) * 1000)
+        excerpt, error_code, rate_limit, status = "", "", {}, None
+        if response is not None:
+            status = response.status_code
+            rate_limit = _rate_limit_headers(response)
+            content_type = response.headers.get("Content-Type", "")
+            if "json" in content_type or "text" in content_type:
+                excerpt = response.content[:EXCERPT_CHARS].decode("utf-8", errors="replace")
+            if status >= 400:
+                try:
+                    error_code = str(_first_error(response.json()).get("code") or "")
+                except ValueError:
+                    error_code = ""
+        call.record(
+            CallRecord(
+                provider=provider,
+                url=url,
+                params={k: v for k, v in params.items()},
+                http_status=status,
+                error_code=error_code,
+                duration_ms=duration_ms,
+                response_excerpt=excerpt,
+                rate_limit=rate_limit,
+            )
+        )
+
+
+def _decode_json(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise errors.ProviderError(
+            "Réponse illisible du fournisseur (JSON invalide).", http_status=response.status_code, code="malformed"
+        ) from exc
+
+
+def api_entreprise_get(path: str, *, call: CallContext) -> ApiResponse:
+    """GET an API Entreprise JSON endpoint with the bearer token and the three mandatory parameters."""
+    base_url = settings.API_ENTREPRISE_BASE_URL
+    token = settings.API_ENTREPRISE_TOKEN
+    if not base_url or not token:
+        raise errors.Misconfigured("API Entreprise n'est pas configurée (API_ENTREPRISE_BASE_URL / _TOKEN).")
+    params = {
+        "context": call.context or settings.API_ENTREPRISE_CONTEXT,
+        "recipient": call.recipient,
+        "object": call.object[:50],
+    }
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    if call.no_cache:
+        headers["Cache-Control"] = "no-cache"
+    response = _send(
+        provider="api_entreprise",
+        url=base_url.rstrip("/") + path,
+        params=params,
+        headers=headers,
+        timeout=settings.API_ENTREPRISE_TIMEOUT_JSON,
+        call=call,
+    )
+    if response.status_code != 200:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        raise _error_for_status(response.status_code, body, dict(response.headers))
+    body = _decode_json(response)
+    if not isinstance(body, dict) or "data" not in body:
+        raise errors.ProviderError("Réponse du fournisseur sans données.", http_status=200, code="malformed")
+    return ApiResponse(http_status=200, body=body, headers=dict(response.headers))
+
+
+def bodacc_get(path: str, *, params: dict[str, str], call: CallContext) -> dict[str, Any]:
+    """GET the BODACC open-data API (Opendatasoft Explore v2.1, no authentication)."""
+    base_url = settings.BODACC_BASE_URL
+    if not base_url:
+        raise errors.Misconfigured("BODACC n'est pas configuré (BODACC_BASE_URL).")
+    response = _send(
+        provider="bodacc",
+        url=base_url.rstrip("/") + path,
+        params=params,
+        headers={"Accept": "application/json"},
+        timeout=settings.API_ENTREPRISE_TIMEOUT_JSON,
+        call=call,
+    )
+    if response.status_code != 200:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code == 429:
+            retry_after = _parse_retry_after(response.headers.get("Retry-After")) or 60.0
+            raise errors.RateLimited("Limite de débit BODACC atteinte.", retry_after=retry_after, http_status=429)
+        if response.status_code >= 500:
+            raise errors.Transient("BODACC est indisponible.", http_status=response.status_code)
+        message = body.get("message", "") if isinstance(body, dict) else ""
+        raise errors.BadRequest("Requête refusée par BODACC.", http_status=response.status_code, detail=message)
+    body = _decode_json(response)
+    if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+        raise errors.ProviderError("Réponse BODACC sans résultats.", http_status=200, code="malformed")
+    return body
+
+
+PDF_MAGIC = b"%PDF-"
+SNIFFED_TYPES = (
+    (PDF_MAGIC, "application/pdf"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+)
+
+
+def sniff_content_type(content: bytes) -> str | None:
+    """The real type of a file from its first bytes; None when it is none of PDF, JPEG, PNG."""
+    head = content[:1024].lstrip()
+    for magic, content_type in SNIFFED_TYPES:
+        if head.startswith(magic):
+            return content_type
+    return None
+
+
+def download_document(url: str, *, kind: str, call: CallContext, valid_from=None, valid_until=None) -> FetchedDocument:
+    """Download a `document_url` at once (links expire), check it is really a PDF or an image, hash it."""
+    response = _send(
+        provider="document",
+        url=url,
+        params={},
+        headers={"Accept": "application/pdf, image/*"},
+        timeout=settings.API_ENTREPRISE_TIMEOUT_DOCUMENT,
+        call=call,
+    )
+    if response.status_code != 200:
+        if response.status_code >= 500:
+            raise errors.Transient("Le document est momentanément indisponible.", http_status=response.status_code)
+        raise errors.InvalidDocument(
+            "Le lien du document n'est plus valide.", http_status=response.status_code, code="document_indisponible"
+        )
+    content = response.content
+    if len(content) > settings.DOCUMENT_MAX_BYTES:
+        raise errors.InvalidDocument("Le document dépasse la taille autorisée.", code="document_trop_volumineux")
+    content_type = sniff_content_type(content)
+    if content_type is None:
+        raise errors.InvalidDocument(
+            "Le fichier reçu n'est pas un PDF ni une image (contenu vérifié).", code="document_invalide"
+        )
+    return FetchedDocument(
+        kind=kind,
+        content=content,
+        content_type=content_type,
+        sha256=hashlib.sha256(content).hexdigest(),
+        size=len(content),
+        source_url=url.split("?", 1)[0],
+        valid_from=valid_from,
+        valid_until=valid_until,
+    )

@@ -1,0 +1,69 @@
+"""One error hierarchy for every connector: the task decides what to do by class, never by message.
+
+Transient errors may succeed later (retry after `retry_after` seconds when the API said so); permanent
+errors will answer the same until something changes upstream; misconfiguration is ours to fix.
+"""
+
+from __future__ import annotations
+
+
+class ConnectorError(Exception):
+    """Base of every connector failure. `http_status` and `code` come from the upstream answer."""
+
+    def __init__(self, message: str, *, http_status: int | None = None, code: str = "", detail: str = ""):
+        super().__init__(message)
+        self.http_status = http_status
+        self.code = code
+        self.detail = detail or message
+
+
+class Transient(ConnectorError):
+    """Upstream failed for now (502/503/504, timeout, connection reset): retry, after `retry_after` if given."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class RateLimited(Transient):
+    """429: we went over the quota; wait `retry_after` seconds (Retry-After header) before any new call."""
+
+
+class InFlight(Transient):
+    """409: the very same request is already being processed upstream for our token."""
+
+
+class PermanentError(ConnectorError):
+    """The same call will get the same answer: do not retry."""
+
+
+class NotFound(PermanentError):
+    """404: the identifier is unknown to the provider (or outside its perimeter)."""
+
+
+class NotApplicable(PermanentError):
+    """The source does not apply to this entity (e.g. outside the provider's perimeter)."""
+
+
+class Refused(PermanentError):
+    """The provider knows the entity but withholds the data (e.g. 451, never-diffusible entity)."""
+
+
+class BadRequest(PermanentError):
+    """422: our parameters were refused (context/recipient/object, malformed identifier)."""
+
+
+class ProviderError(PermanentError):
+    """The provider answered something we cannot use: malformed body, missing keys, fake document."""
+
+
+class InvalidDocument(ProviderError):
+    """The document link did not lead to a real PDF or image (checked by its bytes, not its name)."""
+
+
+class Unauthorized(PermanentError):
+    """401/403: our token is invalid, expired or lacks the scope. A misconfiguration, not the company's fault."""
+
+
+class Misconfigured(ConnectorError):
+    """The integration is not configured (missing base URL or token)."""
