@@ -106,15 +106,21 @@ STORAGES = {
 # Default: kombu's filesystem transport, a real broker that needs no server (messages are files).
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_FOLDER = Path(env("CELERY_BROKER_FOLDER", default=str(VAR_DIR / "broker")))
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(CELERY_BROKER_FOLDER / "queue"),
-        "data_folder_out": str(CELERY_BROKER_FOLDER / "queue"),
-        "processed_folder": str(CELERY_BROKER_FOLDER / "processed"),
-        "store_processed": False,
-    }
-else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+
+
+def celery_transport_options(broker_url: str, folder: Path) -> dict:
+    if broker_url.startswith("filesystem://"):
+        return {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+        }
+    # Redis: a task not acknowledged within the hour (worker killed) is delivered again.
+    return {"visibility_timeout": 3600}
+
+
+CELERY_BROKER_TRANSPORT_OPTIONS = celery_transport_options(CELERY_BROKER_URL, CELERY_BROKER_FOLDER)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = None
@@ -150,6 +156,9 @@ DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
 FETCH_MAX_ATTEMPTS = env.int("FETCH_MAX_ATTEMPTS", default=5)
 FETCH_RETRY_BASE_DELAY = env.float("FETCH_RETRY_BASE_DELAY", default=2.0)
 FETCH_RETRY_MAX_DELAY = env.float("FETCH_RETRY_MAX_DELAY", default=300.0)
+# An upstream asking to come back later than this (URSSAF's manual check: 2 days) gets a scheduled refresh
+# by the periodic task instead of a task waiting in a worker.
+FETCH_SCHEDULED_RETRY_AFTER = env.float("FETCH_SCHEDULED_RETRY_AFTER", default=900.0)
 
 REDIS_URL = env("REDIS_URL", default="")
 

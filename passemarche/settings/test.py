@@ -1,10 +1,12 @@
 from .base import *  # noqa: F403
-from .base import DATABASES, VAR_DIR, env
+from pathlib import Path
+
+from .base import CELERY_BROKER_URL, DATABASES, VAR_DIR, celery_transport_options, env
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-MEDIA_ROOT = VAR_DIR / "test-media"
+MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "test-media")))
 
 # A file (not memory) so that the Celery worker of the integration tests shares the test database.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -13,3 +15,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 FETCH_RETRY_BASE_DELAY = env.float("FETCH_RETRY_BASE_DELAY", default=0.2)
 FETCH_RETRY_MAX_DELAY = env.float("FETCH_RETRY_MAX_DELAY", default=5.0)
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+
+CELERY_BROKER_FOLDER = Path(env("CELERY_BROKER_FOLDER", default=str(VAR_DIR / "test-broker")))
+CELERY_BROKER_TRANSPORT_OPTIONS = celery_transport_options(CELERY_BROKER_URL, CELERY_BROKER_FOLDER)

@@ -1,0 +1,8 @@
+"""Demo data shared by `load_demo`, `assemble_dossier` defaults and the benchmarks."""
+
+DEMO_BUYER_SIRET = "13002526500013"
+DEMO_BUYER_NAME = "Direction interministérielle du numérique (démo)"
+DEMO_CONSULTATION_REFERENCE = "DEMO-2026-001"
+DEMO_CONSULTATION_TITLE = "Rénovation énergétique de l'école Jules-Ferry"
+DEMO_ADMIN_USERNAME = "admin"
+DEMO_ADMIN_PASSWORD = "demo-admin-passemarche"  # noqa: S105 — a local demo account, printed on purpose

@@ -1,0 +1,61 @@
+"""Load the demo data (idempotent) and print the accounts and SIRETs to try."""
+
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from candidatures import demo, services
+from candidatures.models import Consultation, Lot
+from connectors.sandbox import personas
+
+
+class Command(BaseCommand):
+    help = "Charge les données de démonstration (organisation acheteuse, consultation, comptes)."
+
+    def handle(self, *args, **options):
+        organisation, _ = services.organisation_get_or_create(
+            siret=demo.DEMO_BUYER_SIRET, name=demo.DEMO_BUYER_NAME, granted_by="données de démonstration"
+        )
+        consultation, created = Consultation.objects.get_or_create(
+            organisation=organisation,
+            reference=demo.DEMO_CONSULTATION_REFERENCE,
+            defaults={
+                "title": demo.DEMO_CONSULTATION_TITLE,
+                "market_type": Consultation.MarketType.TRAVAUX,
+                "deadline": timezone.now() + timedelta(days=30),
+            },
+        )
+        if created:
+            Lot.objects.bulk_create(
+                [
+                    Lot(consultation=consultation, number=1, title="Isolation thermique par l'extérieur"),
+                    Lot(consultation=consultation, number=2, title="Remplacement des menuiseries"),
+                ]
+            )
+        user_model = get_user_model()
+        if not user_model.objects.filter(username=demo.DEMO_ADMIN_USERNAME).exists():
+            user_model.objects.create_superuser(
+                demo.DEMO_ADMIN_USERNAME, "admin@demo.passemarche.local", demo.DEMO_ADMIN_PASSWORD
+            )
+
+        self.stdout.write(
+            "\n".join(
+                [
+                    "Données de démonstration prêtes :",
+                    f"  organisation acheteuse : {organisation.name} — SIRET {organisation.siret}",
+                    f"  consultation           : {consultation.reference} — {consultation.title}",
+                    f"  administration         : http://127.0.0.1:8000/admin/ — {demo.DEMO_ADMIN_USERNAME} / "
+                    f"{demo.DEMO_ADMIN_PASSWORD}",
+                    "  entreprises du bac à sable :",
+                    f"    {personas.DEMO_SIRET}  dossier complet (identité, CA, attestations URSSAF et DGFIP)",
+                    f"    {personas.URSSAF_REFUSED_SIRET}  attestation URSSAF refusée",
+                    f"    {personas.CLOSED_SIRET}  établissement fermé",
+                    f"    {personas.LIQUIDATION_SIRET}  en liquidation judiciaire (BODACC)",
+                    f"    {personas.UNKNOWN_SIRET}  SIRET inconnu",
+                    "  essai : .venv/bin/python manage.py assemble_dossier "
+                    f"--siret {personas.DEMO_SIRET} --buyer-siret {organisation.siret} --json",
+                ]
+            )
+        )

@@ -1,0 +1,276 @@
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from connectors import registry
+
+siret_validator = RegexValidator(r"^\d{14}$", _("Le SIRET doit comporter 14 chiffres."))
+
+
+class Organisation(models.Model):
+    """A buyer organisation (acheteur public). Its SIRET is the `recipient` of every API Entreprise call."""
+
+    siret = models.CharField(_("SIRET"), max_length=14, unique=True, validators=[siret_validator])
+    name = models.CharField(_("nom"), max_length=255)
+    created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("organisation acheteuse")
+        verbose_name_plural = _("organisations acheteuses")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.siret})"
+
+
+class Habilitation(models.Model):
+    """Which sources an organisation may receive, for which use case, under which legal framework, until when."""
+
+    class UseCase(models.TextChoices):
+        MARCHES_PUBLICS = "marches_publics", _("Marchés publics")
+        AIDES_PUBLIQUES = "aides_publiques", _("Aides publiques")
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="habilitations")
+    use_case = models.CharField(_("cas d'usage"), max_length=32, choices=UseCase, default=UseCase.MARCHES_PUBLICS)
+    sources = models.JSONField(_("sources autorisées"), default=list)
+    cadre_juridique = models.TextField(_("cadre juridique"), blank=True)
+    starts_on = models.DateField(_("début"))
+    ends_on = models.DateField(_("fin"), null=True, blank=True)
+    granted_by = models.CharField(_("accordée par"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("habilitation")
+        verbose_name_plural = _("habilitations")
+
+    def __str__(self) -> str:
+        return f"{self.organisation} — {self.get_use_case_display()}"
+
+
+class Consultation(models.Model):
+    class MarketType(models.TextChoices):
+        TRAVAUX = "travaux", _("Travaux")
+        SERVICES = "services", _("Services")
+        FOURNITURES = "fournitures", _("Fournitures")
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="consultations")
+    reference = models.CharField(_("référence"), max_length=50)
+    title = models.CharField(_("intitulé"), max_length=255)
+    market_type = models.CharField(_("type de marché"), max_length=16, choices=MarketType)
+    deadline = models.DateTimeField(_("date limite de remise"), null=True, blank=True)
+    created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("consultation")
+        verbose_name_plural = _("consultations")
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "reference"], name="unique_consultation_reference")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} — {self.title}"
+
+
+class Lot(models.Model):
+    consultation = models.ForeignKey(Consultation, on_delete=models.CASCADE, related_name="lots")
+    number = models.PositiveSmallIntegerField(_("numéro"))
+    title = models.CharField(_("intitulé"), max_length=255)
+
+    class Meta:
+        verbose_name = _("lot")
+        ordering = ["number"]
+        constraints = [models.UniqueConstraint(fields=["consultation", "number"], name="unique_lot_number")]
+
+    def __str__(self) -> str:
+        return f"Lot {self.number} — {self.title}"
+
+
+class Candidature(models.Model):
+    """A company's dossier for one consultation: one per SIRET and consultation."""
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress", _("En cours de récupération")
+        COMPLETE = "complete", _("Complet")
+
+    consultation = models.ForeignKey(Consultation, on_delete=models.PROTECT, related_name="candidatures")
+    siret = models.CharField(_("SIRET"), max_length=14, validators=[siret_validator])
+    siren = models.CharField(_("SIREN"), max_length=9)
+    status = models.CharField(_("statut"), max_length=16, choices=Status, default=Status.IN_PROGRESS)
+    requested_by = models.CharField(_("demandée par"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+    completed_at = models.DateTimeField(_("complète le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("candidature")
+        verbose_name_plural = _("candidatures")
+        constraints = [models.UniqueConstraint(fields=["consultation", "siret"], name="unique_candidature_siret")]
+
+    def __str__(self) -> str:
+        return f"{self.siret} — {self.consultation.reference}"
+
+
+class CompanyIdentity(models.Model):
+    """The company as the State knows it, mapped from INSEE and INPI (never typed by the company)."""
+
+    candidature = models.OneToOneField(Candidature, on_delete=models.CASCADE, related_name="company")
+    raison_sociale = models.CharField(max_length=255, blank=True)
+    enseigne = models.CharField(max_length=255, blank=True)
+    categorie_entreprise = models.CharField(max_length=16, blank=True)
+    forme_juridique = models.CharField(max_length=255, blank=True)
+    activite_code = models.CharField(max_length=16, blank=True)
+    activite_libelle = models.CharField(max_length=255, blank=True)
+    adresse = models.CharField(max_length=512, blank=True)
+    etat_administratif = models.CharField(max_length=1, blank=True)
+    ess = models.BooleanField(null=True)
+    diffusible = models.BooleanField(default=True)
+    dirigeants = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("identité de l'entreprise")
+        verbose_name_plural = _("identités des entreprises")
+
+    def __str__(self) -> str:
+        return self.raison_sociale or self.candidature.siret
+
+
+class Turnover(models.Model):
+    candidature = models.ForeignKey(Candidature, on_delete=models.CASCADE, related_name="turnovers")
+    montant = models.BigIntegerField(_("montant (€)"))
+    date_fin_exercice = models.DateField(_("fin d'exercice"))
+
+    class Meta:
+        verbose_name = _("chiffre d'affaires")
+        verbose_name_plural = _("chiffres d'affaires")
+        ordering = ["-date_fin_exercice"]
+        constraints = [
+            models.UniqueConstraint(fields=["candidature", "date_fin_exercice"], name="unique_turnover_year")
+        ]
+
+
+class SourceFetch(models.Model):
+    """One source of one candidature: its status, attempts and the raw answer kept as evidence."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("En attente")
+        OK = "ok", _("Récupéré")
+        NOT_FOUND = "not_found", _("Non trouvé")
+        REFUSED = "refused", _("Refusé par le fournisseur")
+        NOT_APPLICABLE = "not_applicable", _("Non applicable")
+        UNAUTHORIZED = "unauthorized", _("Non habilité")
+        ERROR = "error", _("Erreur")
+
+    candidature = models.ForeignKey(Candidature, on_delete=models.CASCADE, related_name="fetches")
+    source = models.CharField(_("source"), max_length=64, choices=registry.source_choices)
+    status = models.CharField(_("statut"), max_length=16, choices=Status, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("tentatives"), default=0)
+    http_status = models.PositiveSmallIntegerField(_("statut HTTP"), null=True, blank=True)
+    error_code = models.CharField(_("code d'erreur"), max_length=64, blank=True)
+    error_detail = models.TextField(_("détail de l'erreur"), blank=True)
+    payload = models.JSONField(_("réponse brute"), null=True, blank=True)
+    task_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    fetched_at = models.DateTimeField(_("récupéré le"), null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    next_retry_at = models.DateTimeField(_("prochaine tentative"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("récupération")
+        verbose_name_plural = _("récupérations")
+        constraints = [models.UniqueConstraint(fields=["candidature", "source"], name="unique_fetch_source")]
+        indexes = [models.Index(fields=["status", "next_retry_at"], name="fetch_retry_due")]
+
+    def __str__(self) -> str:
+        return f"{self.source} ({self.get_status_display()})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status != self.Status.PENDING
+
+
+class UpstreamCall(models.Model):
+    """The audit trail: every HTTP exchange with an upstream source, whatever its outcome."""
+
+    fetch = models.ForeignKey(SourceFetch, on_delete=models.SET_NULL, null=True, related_name="calls")
+    source = models.CharField(max_length=64)
+    provider = models.CharField(max_length=32)
+    organisation = models.ForeignKey(Organisation, on_delete=models.SET_NULL, null=True, related_name="+")
+    siret = models.CharField(max_length=14, blank=True, db_index=True)
+    siren = models.CharField(max_length=9, blank=True)
+    recipient = models.CharField(max_length=14, blank=True)
+    context = models.CharField(max_length=255, blank=True)
+    object = models.CharField(max_length=255, blank=True)
+    url = models.CharField(max_length=1024)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    duration_ms = models.PositiveIntegerField()
+    attempt = models.PositiveSmallIntegerField(default=1)
+    task_id = models.CharField(max_length=255, blank=True)
+    requested_by = models.CharField(max_length=255, blank=True)
+    rate_limit = models.JSONField(default=dict, blank=True)
+    response_excerpt = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("appel amont")
+        verbose_name_plural = _("appels amont (journal d'audit)")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.http_status or '—'} ({self.created_at:%Y-%m-%d %H:%M:%S})"
+
+
+def document_upload_to(instance: "Document", filename: str) -> str:
+    return f"documents/{instance.sha256[:2]}/{filename}"
+
+
+class Document(models.Model):
+    """A certificate (justificatif) fetched from a source, stored privately with its fingerprint."""
+
+    candidature = models.ForeignKey(Candidature, on_delete=models.CASCADE, related_name="documents")
+    fetch = models.ForeignKey(SourceFetch, on_delete=models.SET_NULL, null=True, related_name="documents")
+    source = models.CharField(max_length=64)
+    kind = models.CharField(max_length=64)
+    file = models.FileField(upload_to=document_upload_to, max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    content_type = models.CharField(max_length=64)
+    source_url = models.CharField(max_length=1024, blank=True)
+    valid_from = models.DateField(null=True, blank=True)
+    valid_until = models.DateField(null=True, blank=True)
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("justificatif")
+        verbose_name_plural = _("justificatifs")
+        constraints = [
+            models.UniqueConstraint(fields=["candidature", "source", "kind"], name="unique_document_per_source")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.sha256[:12]})"
+
+
+class ExclusionFlag(models.Model):
+    class Severity(models.TextChoices):
+        EXCLUSION = "exclusion", _("Motif d'exclusion")
+        WARNING = "warning", _("Point d'attention")
+
+    candidature = models.ForeignKey(Candidature, on_delete=models.CASCADE, related_name="exclusion_flags")
+    code = models.CharField(max_length=64)
+    severity = models.CharField(max_length=16, choices=Severity)
+    ground = models.CharField(_("fondement"), max_length=64)
+    source = models.CharField(max_length=64)
+    evidence = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("motif d'exclusion")
+        verbose_name_plural = _("motifs d'exclusion")
+        constraints = [
+            models.UniqueConstraint(fields=["candidature", "code", "source"], name="unique_flag_per_source")
+        ]
+
+    def __str__(self) -> str:
+        return self.code

@@ -1,0 +1,132 @@
+"""Reads: what the views, the command, the tasks and the API need, in as few queries as they need."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import Prefetch, Q
+from django.utils import timezone
+
+from connectors import registry
+from connectors.types import SourceResult
+
+from .models import Candidature, Habilitation, Organisation, SourceFetch
+
+DOSSIER_SCHEMA = "passemarche.dossier/1"
+
+
+def habilitated_sources(*, organisation: Organisation, on: date | None = None) -> set[str]:
+    """Sources the organisation may receive for public procurement on that day."""
+    on = on or timezone.localdate()
+    habilitations = organisation.habilitations.filter(
+        Q(ends_on__isnull=True) | Q(ends_on__gte=on),
+        use_case=Habilitation.UseCase.MARCHES_PUBLICS,
+        starts_on__lte=on,
+    )
+    allowed: set[str] = set()
+    for habilitation in habilitations:
+        allowed.update(habilitation.sources)
+    return allowed & set(registry.SOURCES)
+
+
+def fetch_for_task(*, fetch_id: int) -> SourceFetch | None:
+    return (
+        SourceFetch.objects.select_related("candidature__consultation__organisation")
+        .filter(pk=fetch_id)
+        .first()
+    )
+
+
+def stored_results(*, candidature: Candidature) -> dict[str, SourceResult]:
+    """Typed results rebuilt from the raw answers kept on the fetch rows (no HTTP)."""
+    results: dict[str, SourceResult] = {}
+    for fetch in candidature.fetches.all():
+        if fetch.payload is None or fetch.status not in (SourceFetch.Status.OK, SourceFetch.Status.REFUSED):
+            continue
+        results[fetch.source] = registry.get_source(fetch.source).parse(fetch.payload)
+    return results
+
+
+def candidature_for_dossier(*, pk: int) -> Candidature:
+    return (
+        Candidature.objects.select_related("consultation__organisation", "company")
+        .prefetch_related(
+            Prefetch("fetches", queryset=SourceFetch.objects.defer("payload").order_by("source")),
+            "turnovers",
+            "documents",
+            "exclusion_flags",
+        )
+        .get(pk=pk)
+    )
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def dossier_as_dict(*, candidature: Candidature) -> dict:
+    """The dossier JSON (`passemarche.dossier/1`), as `assemble_dossier` prints it and the API serves it."""
+    company = getattr(candidature, "company", None)
+    return {
+        "schema": DOSSIER_SCHEMA,
+        "siret": candidature.siret,
+        "siren": candidature.siren,
+        "status": candidature.status,
+        "company": None
+        if company is None
+        else {
+            "raison_sociale": company.raison_sociale,
+            "categorie_entreprise": company.categorie_entreprise,
+            "forme_juridique": company.forme_juridique,
+            "activite_principale": {"code": company.activite_code, "libelle": company.activite_libelle},
+            "adresse": company.adresse,
+            "etat_administratif": company.etat_administratif,
+            "ess": company.ess,
+            "diffusible": company.diffusible,
+            "dirigeants": company.dirigeants,
+        },
+        "chiffres_affaires": [
+            {"montant": turnover.montant, "date_fin_exercice": _iso(turnover.date_fin_exercice)}
+            for turnover in candidature.turnovers.all()
+        ],
+        "sources": {
+            fetch.source: {
+                "status": fetch.status,
+                "http_status": fetch.http_status,
+                "error_code": fetch.error_code,
+                "attempts": fetch.attempts,
+                "fetched_at": _iso(fetch.fetched_at),
+            }
+            for fetch in candidature.fetches.all()
+        },
+        "documents": [
+            {
+                "source": document.source,
+                "kind": document.kind,
+                "sha256": document.sha256,
+                "size": document.size,
+                "content_type": document.content_type,
+                "valid_until": _iso(document.valid_until),
+            }
+            for document in sorted(candidature.documents.all(), key=lambda d: (d.source, d.kind))
+        ],
+        "exclusion_flags": [
+            {
+                "code": flag.code,
+                "severity": flag.severity,
+                "ground": flag.ground,
+                "source": flag.source,
+                "evidence": flag.evidence,
+            }
+            for flag in sorted(candidature.exclusion_flags.all(), key=lambda f: (f.severity, f.code, f.source))
+        ],
+    }
+
+
+def fetches_due_for_retry(*, now=None) -> list[int]:
+    now = now or timezone.now()
+    return list(
+        SourceFetch.objects.filter(status=SourceFetch.Status.ERROR, next_retry_at__lte=now).values_list(
+            "pk", flat=True
+        )
+    )

@@ -1,0 +1,366 @@
+"""Writes. Every status change of a candidature or a fetch goes through a function of this module."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from connectors import errors, registry
+from connectors.dgfip import ChiffresAffaires
+from connectors.identifiers import siren_of, validate_siret
+from connectors.inpi import ExtraitRne
+from connectors.insee import InseeEtablissement, InseeUniteLegale
+from connectors.types import CallRecord, FetchedDocument, SourceResult
+
+from . import exclusions, selectors
+from .models import (
+    Candidature,
+    CompanyIdentity,
+    Consultation,
+    Document,
+    ExclusionFlag,
+    Habilitation,
+    Organisation,
+    SourceFetch,
+    Turnover,
+    UpstreamCall,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CADRE_JURIDIQUE = (
+    "Code de la commande publique, articles R2143-3 et suivants ; Dites-le-nous une fois "
+    "(articles L113-12 et L114-8 du code des relations entre le public et l'administration)."
+)
+PUBLIC_PROCUREMENT_SOURCES = tuple(registry.SOURCES)
+
+
+def organisation_get_or_create(
+    *, siret: str, name: str = "", sources: Iterable[str] | None = None, granted_by: str = ""
+) -> tuple[Organisation, bool]:
+    """A buyer organisation; a new one gets the default public-procurement habilitation (or `sources`)."""
+    siret = validate_siret(siret)
+    with transaction.atomic():
+        organisation, created = Organisation.objects.get_or_create(
+            siret=siret, defaults={"name": name or f"Organisation {siret}"}
+        )
+        if created:
+            Habilitation.objects.create(
+                organisation=organisation,
+                use_case=Habilitation.UseCase.MARCHES_PUBLICS,
+                sources=sorted(set(sources) if sources is not None else PUBLIC_PROCUREMENT_SOURCES),
+                cadre_juridique=DEFAULT_CADRE_JURIDIQUE,
+                starts_on=timezone.localdate(),
+                granted_by=granted_by or "habilitation par défaut (marchés publics)",
+            )
+    return organisation, created
+
+
+def consultation_get_or_create(
+    *, organisation: Organisation, reference: str, title: str = "", market_type: str = "services"
+) -> Consultation:
+    consultation, _ = Consultation.objects.get_or_create(
+        organisation=organisation,
+        reference=reference[:50],
+        defaults={"title": title or reference, "market_type": market_type},
+    )
+    return consultation
+
+
+def sources_needed(*, consultation: Consultation) -> list[str]:
+    """The sources a candidature of this consultation calls (every source of the catalogue for now)."""
+    return list(registry.SOURCES)
+
+
+def candidature_start(
+    *,
+    consultation: Consultation,
+    siret: str,
+    requested_by: str = "",
+    only_sources: Iterable[str] | None = None,
+) -> tuple[Candidature, bool]:
+    """Create the candidature and fan out one task per source, on commit. Coming back resumes it.
+
+    Sources the buyer organisation is not habilitated for (or outside `only_sources`) end `unauthorized`
+    at once and are never called.
+    """
+    siret = validate_siret(siret)
+    allowed = selectors.habilitated_sources(organisation=consultation.organisation)
+    if only_sources is not None:
+        allowed &= set(only_sources)
+    with transaction.atomic():
+        candidature, created = Candidature.objects.get_or_create(
+            consultation=consultation,
+            siret=siret,
+            defaults={"siren": siren_of(siret), "requested_by": requested_by},
+        )
+        if not created:
+            return candidature, False
+        now = timezone.now()
+        fetches = SourceFetch.objects.bulk_create(
+            [
+                SourceFetch(
+                    candidature=candidature,
+                    source=key,
+                    status=SourceFetch.Status.PENDING if key in allowed else SourceFetch.Status.UNAUTHORIZED,
+                    fetched_at=None if key in allowed else now,
+                    error_detail="" if key in allowed else "L'organisation acheteuse n'est pas habilitée.",
+                )
+                for key in sources_needed(consultation=consultation)
+            ]
+        )
+        pending_ids = [fetch.pk for fetch in fetches if fetch.status == SourceFetch.Status.PENDING]
+        if pending_ids:
+            transaction.on_commit(lambda: _enqueue_fetches(pending_ids))
+        else:
+            _candidature_refresh_status(candidature)
+    return candidature, True
+
+
+def _enqueue_fetches(fetch_ids: list[int]) -> None:
+    from celery import group
+
+    from .tasks import fetch_source
+
+    group(fetch_source.s(fetch_id) for fetch_id in fetch_ids).apply_async()
+
+
+def fetch_begin_attempt(*, fetch_id: int, task_id: str) -> SourceFetch | None:
+    """Count an attempt on a pending fetch; None when there is nothing to do (already final: idempotence)."""
+    with transaction.atomic():
+        fetch = SourceFetch.objects.select_for_update().filter(pk=fetch_id).first()
+        if fetch is None or fetch.is_final:
+            return None
+        fetch.attempts += 1
+        fetch.task_id = task_id
+        fetch.started_at = timezone.now()
+        fetch.save(update_fields=["attempts", "task_id", "started_at"])
+    return selectors.fetch_for_task(fetch_id=fetch_id)
+
+
+def upstream_call_record(*, fetch: SourceFetch, record: CallRecord, requested_by: str = "") -> UpstreamCall:
+    candidature = fetch.candidature
+    return UpstreamCall.objects.create(
+        fetch=fetch,
+        source=fetch.source,
+        provider=record.provider,
+        organisation=candidature.consultation.organisation,
+        siret=candidature.siret,
+        siren=candidature.siren,
+        recipient=record.params.get("recipient", ""),
+        context=record.params.get("context", ""),
+        object=record.params.get("object", ""),
+        url=record.url,
+        http_status=record.http_status,
+        error_code=record.error_code,
+        duration_ms=record.duration_ms,
+        attempt=fetch.attempts,
+        task_id=fetch.task_id,
+        requested_by=requested_by or candidature.requested_by,
+        rate_limit=record.rate_limit,
+        response_excerpt=record.response_excerpt,
+    )
+
+
+def _store_document(*, fetch: SourceFetch, document: FetchedDocument, now: datetime) -> Document:
+    extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}[document.content_type]
+    name = f"documents/{document.sha256[:2]}/{document.sha256}.{extension}"
+    if not default_storage.exists(name):
+        # Content-addressed: the same certificate shared by several candidatures is stored once.
+        name = default_storage.save(name, ContentFile(document.content))
+    stored, _ = Document.objects.update_or_create(
+        candidature=fetch.candidature,
+        source=fetch.source,
+        kind=document.kind,
+        defaults={
+            "fetch": fetch,
+            "file": name,
+            "sha256": document.sha256,
+            "size": document.size,
+            "content_type": document.content_type,
+            "source_url": document.source_url,
+            "valid_from": document.valid_from,
+            "valid_until": document.valid_until,
+            "fetched_at": now,
+        },
+    )
+    return stored
+
+
+def fetch_store_result(*, fetch: SourceFetch, result: SourceResult) -> SourceFetch:
+    """Keep the answer and its documents, then re-derive identity, turnover and flags."""
+    now = timezone.now()
+    with transaction.atomic():
+        candidature = Candidature.objects.select_for_update().get(pk=fetch.candidature_id)
+        for document in result.documents:
+            _store_document(fetch=fetch, document=document, now=now)
+        fetch.status = SourceFetch.Status.REFUSED if result.withheld else SourceFetch.Status.OK
+        fetch.payload = result.payload
+        fetch.http_status = 200
+        fetch.error_code = ""
+        fetch.error_detail = ""
+        fetch.fetched_at = now
+        fetch.next_retry_at = None
+        fetch.duration_ms = _elapsed_ms(fetch.started_at, now)
+        fetch.save()
+        candidature_derive(candidature=candidature)
+        _candidature_refresh_status(candidature)
+    return fetch
+
+
+FINAL_STATUS_BY_ERROR: tuple[tuple[type[errors.ConnectorError], str], ...] = (
+    (errors.NotFound, SourceFetch.Status.NOT_FOUND),
+    (errors.NotApplicable, SourceFetch.Status.NOT_APPLICABLE),
+    (errors.Refused, SourceFetch.Status.REFUSED),
+)
+
+
+def fetch_store_failure(
+    *, fetch: SourceFetch, error: Exception, final: bool = True, next_retry_at: datetime | None = None
+) -> SourceFetch:
+    """Record a failed attempt. `final=False` keeps the fetch pending (a retry is on its way)."""
+    now = timezone.now()
+    with transaction.atomic():
+        candidature = Candidature.objects.select_for_update().get(pk=fetch.candidature_id)
+        if isinstance(error, errors.ConnectorError):
+            fetch.http_status = error.http_status
+            fetch.error_code = error.code or type(error).__name__
+            fetch.error_detail = f"{error} {error.detail if error.detail != str(error) else ''}".strip()
+        else:
+            fetch.http_status = None
+            fetch.error_code = "erreur_interne"
+            fetch.error_detail = "Erreur interne lors de la récupération."
+        if final:
+            fetch.status = next(
+                (status for error_class, status in FINAL_STATUS_BY_ERROR if isinstance(error, error_class)),
+                SourceFetch.Status.ERROR,
+            )
+            fetch.fetched_at = now
+            fetch.next_retry_at = next_retry_at
+            fetch.duration_ms = _elapsed_ms(fetch.started_at, now)
+        fetch.save()
+        if final:
+            _candidature_refresh_status(candidature)
+    return fetch
+
+
+def fetch_reschedule(*, fetch_id: int) -> bool:
+    """Put a fetch whose scheduled retry is due back to pending, and enqueue it (periodic task)."""
+    with transaction.atomic():
+        fetch = SourceFetch.objects.select_for_update().filter(pk=fetch_id).first()
+        if fetch is None or fetch.status != SourceFetch.Status.ERROR or fetch.next_retry_at is None:
+            return False
+        fetch.status = SourceFetch.Status.PENDING
+        fetch.next_retry_at = None
+        fetch.save(update_fields=["status", "next_retry_at"])
+        Candidature.objects.filter(pk=fetch.candidature_id).update(
+            status=Candidature.Status.IN_PROGRESS, completed_at=None
+        )
+        transaction.on_commit(lambda: _enqueue_fetches([fetch_id]))
+    return True
+
+
+def candidature_derive(*, candidature: Candidature) -> None:
+    """Rebuild what is derived from the stored answers: identity, turnover, exclusion flags (idempotent)."""
+    results = selectors.stored_results(candidature=candidature)
+    _company_identity_refresh(candidature=candidature, results=results)
+    _turnover_refresh(candidature=candidature, results=results)
+    _exclusion_flags_refresh(candidature=candidature, flags=exclusions.evaluate(results))
+
+
+def _company_identity_refresh(*, candidature: Candidature, results: dict[str, SourceResult]) -> None:
+    etablissement = results.get("insee_etablissement")
+    unite_legale = results.get("insee_unite_legale")
+    extrait = results.get("inpi_rne_extrait")
+    if not any((etablissement, unite_legale, extrait)):
+        return
+    values: dict = {}
+    if isinstance(extrait, ExtraitRne):
+        values |= {
+            "raison_sociale": extrait.denomination,
+            "forme_juridique": extrait.forme_juridique,
+            "adresse": extrait.adresse_siege,
+            "dirigeants": [
+                {"nom": dirigeant.nom, "prenoms": dirigeant.prenoms, "qualite": dirigeant.qualite}
+                for dirigeant in extrait.dirigeants
+            ],
+        }
+    if isinstance(unite_legale, InseeUniteLegale):
+        values |= {
+            "raison_sociale": unite_legale.raison_sociale or values.get("raison_sociale", ""),
+            "categorie_entreprise": unite_legale.categorie_entreprise,
+            "forme_juridique": unite_legale.forme_juridique.libelle,
+            "diffusible": unite_legale.diffusible,
+            "ess": unite_legale.ess,
+        }
+    if isinstance(etablissement, InseeEtablissement):
+        # The establishment answers for the SIRET that candidates: it wins on address, activity and state.
+        values |= {
+            "raison_sociale": etablissement.raison_sociale or values.get("raison_sociale", ""),
+            "enseigne": etablissement.enseigne,
+            "categorie_entreprise": etablissement.categorie_entreprise or values.get("categorie_entreprise", ""),
+            "forme_juridique": etablissement.forme_juridique.libelle or values.get("forme_juridique", ""),
+            "activite_code": etablissement.activite_principale.code,
+            "activite_libelle": etablissement.activite_principale.libelle,
+            "adresse": etablissement.adresse,
+            "etat_administratif": etablissement.etat_administratif,
+            "diffusible": etablissement.diffusible,
+            "ess": etablissement.ess,
+        }
+    CompanyIdentity.objects.update_or_create(candidature=candidature, defaults=values)
+
+
+def _turnover_refresh(*, candidature: Candidature, results: dict[str, SourceResult]) -> None:
+    chiffres = results.get("dgfip_chiffres_affaires")
+    if not isinstance(chiffres, ChiffresAffaires):
+        return
+    candidature.turnovers.all().delete()
+    Turnover.objects.bulk_create(
+        Turnover(candidature=candidature, montant=exercice.montant, date_fin_exercice=exercice.date_fin_exercice)
+        for exercice in chiffres.exercices
+    )
+
+
+def _exclusion_flags_refresh(*, candidature: Candidature, flags: list[exclusions.Flag]) -> None:
+    candidature.exclusion_flags.all().delete()
+    ExclusionFlag.objects.bulk_create(
+        ExclusionFlag(
+            candidature=candidature,
+            code=flag.code,
+            severity=flag.severity,
+            ground=flag.ground,
+            source=flag.source,
+            evidence=flag.evidence,
+        )
+        for flag in flags
+    )
+
+
+def _candidature_refresh_status(candidature: Candidature) -> None:
+    """`complete` once every source reached a final status."""
+    pending = candidature.fetches.filter(status=SourceFetch.Status.PENDING).exists()
+    status = Candidature.Status.IN_PROGRESS if pending else Candidature.Status.COMPLETE
+    if candidature.status != status:
+        candidature.status = status
+        candidature.completed_at = None if pending else timezone.now()
+        candidature.save(update_fields=["status", "completed_at"])
+
+
+def _elapsed_ms(started_at: datetime | None, now: datetime) -> int | None:
+    return int((now - started_at).total_seconds() * 1000) if started_at else None
+
+
+def retry_delay(*, attempt: int, retry_after: float | None, base: float, cap: float) -> float:
+    """Exponential backoff (base·2^(attempt-1)), never shorter than what the API asked for."""
+    backoff = min(cap, base * (2 ** max(0, attempt - 1)))
+    return max(backoff, retry_after or 0.0)
+
+
+def scheduled_retry_at(*, delay_seconds: float) -> datetime:
+    return timezone.now() + timedelta(seconds=delay_seconds)

@@ -1,0 +1,69 @@
+"""Thin tasks: ids in, reload the row, call the connector, hand the result to a service."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+
+from connectors import errors, registry
+from connectors.types import CallContext
+
+from . import selectors, services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None, name="candidatures.tasks.fetch_source")
+def fetch_source(self, fetch_id: int) -> str:
+    """Fetch one source of one candidature. Safe to run twice: a final fetch is left alone."""
+    fetch = services.fetch_begin_attempt(fetch_id=fetch_id, task_id=self.request.id or "")
+    if fetch is None:
+        return "skipped"
+    candidature = fetch.candidature
+    source = registry.get_source(fetch.source)
+    call = CallContext(
+        recipient=candidature.consultation.organisation.siret,
+        object=candidature.consultation.reference,
+        on_call=lambda record: services.upstream_call_record(fetch=fetch, record=record),
+    )
+    try:
+        result = source.call(siret=candidature.siret, siren=candidature.siren, call=call)
+    except errors.Transient as exc:
+        return _retry_or_give_up(self, fetch=fetch, error=exc, retry_after=exc.retry_after)
+    except errors.ConnectorError as exc:
+        # Permanent answers (404, 422, 451, malformed body, fake document…) are never retried.
+        services.fetch_store_failure(fetch=fetch, error=exc, final=True)
+        return fetch.status
+    except Exception as exc:
+        logger.exception("Unexpected failure fetching %s for fetch %s", fetch.source, fetch_id)
+        return _retry_or_give_up(self, fetch=fetch, error=exc, retry_after=None)
+    services.fetch_store_result(fetch=fetch, result=result)
+    return fetch.status
+
+
+def _retry_or_give_up(task, *, fetch, error: Exception, retry_after: float | None) -> str:
+    delay = services.retry_delay(
+        attempt=fetch.attempts,
+        retry_after=retry_after,
+        base=settings.FETCH_RETRY_BASE_DELAY,
+        cap=settings.FETCH_RETRY_MAX_DELAY,
+    )
+    if retry_after is not None and retry_after > settings.FETCH_SCHEDULED_RETRY_AFTER:
+        # e.g. URSSAF's manual check (retry_in 172800 s): a scheduled refresh, not a worker held for days.
+        services.fetch_store_failure(
+            fetch=fetch, error=error, final=True, next_retry_at=services.scheduled_retry_at(delay_seconds=retry_after)
+        )
+        return fetch.status
+    if fetch.attempts >= settings.FETCH_MAX_ATTEMPTS:
+        services.fetch_store_failure(fetch=fetch, error=error, final=True)
+        return fetch.status
+    services.fetch_store_failure(fetch=fetch, error=error, final=False)
+    raise task.retry(countdown=delay, exc=error)
+
+
+@shared_task(name="candidatures.tasks.retry_due_fetches")
+def retry_due_fetches() -> int:
+    """Periodic: re-enqueue the fetches whose scheduled retry (a long `retry_in`) has come."""
+    return sum(services.fetch_reschedule(fetch_id=fetch_id) for fetch_id in selectors.fetches_due_for_retry())

@@ -1,0 +1,100 @@
+"""DGFIP through API Entreprise: the attestation de régularité fiscale and the chiffres d'affaires."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+
+from . import client, errors
+from .types import CallContext, SourceResult
+
+DOCUMENT_KIND = "attestation_fiscale"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttestationFiscale(SourceResult):
+    date_delivrance: date | None
+    date_periode_analysee: date | None
+
+
+@dataclass(frozen=True)
+class Exercice:
+    montant: int  # euros
+    date_fin_exercice: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChiffresAffaires(SourceResult):
+    exercices: tuple[Exercice, ...]  # newest first
+
+
+def fetch_attestation_fiscale(siren: str, *, call: CallContext) -> AttestationFiscale:
+    """The attestation's dates, with its PDF downloaded at once (the link expires)."""
+    response = client.api_entreprise_get(f"/v4/dgfip/unites_legales/{siren}/attestation_fiscale", call=call)
+    result = parse_attestation_fiscale(response.body)
+    document = client.download_document(
+        response.data["document_url"], kind=DOCUMENT_KIND, call=call, valid_from=result.date_delivrance
+    )
+    return replace(result, documents=(document,))
+
+
+def parse_attestation_fiscale(payload: dict) -> AttestationFiscale:
+    try:
+        data = payload["data"]
+        if not _text(data["document_url"]):
+            raise ValueError("attestation sans document_url")
+        return AttestationFiscale(
+            payload=payload,
+            date_delivrance=_iso_date(data["date_delivrance_attestation"]),
+            date_periode_analysee=_iso_date(data.get("date_periode_analysee")),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise _malformed("attestation fiscale", exc) from exc
+
+
+def fetch_chiffres_affaires(siret: str, *, call: CallContext) -> ChiffresAffaires:
+    response = client.api_entreprise_get(f"/v3/dgfip/etablissements/{siret}/chiffres_affaires", call=call)
+    return parse_chiffres_affaires(response.body)
+
+
+def parse_chiffres_affaires(payload: dict) -> ChiffresAffaires:
+    """A collection: `data` is a list of `{data: {chiffre_affaires, date_fin_exercice}, links, meta}`."""
+    try:
+        items = payload["data"]
+        if not isinstance(items, list):
+            raise TypeError(f"liste d'exercices attendue, reçu {type(items).__name__}")
+        exercices = [_exercice(item["data"]) for item in items]
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+        raise _malformed("chiffres d'affaires", exc) from exc
+    exercices.sort(key=lambda exercice: exercice.date_fin_exercice, reverse=True)
+    return ChiffresAffaires(payload=payload, exercices=tuple(exercices))
+
+
+def _exercice(data: dict) -> Exercice:
+    montant = data["chiffre_affaires"]
+    if isinstance(montant, bool) or not isinstance(montant, int | float):
+        raise TypeError(f"montant attendu, reçu {montant!r}")
+    fin = _iso_date(data["date_fin_exercice"])
+    if fin is None:
+        raise ValueError("date_fin_exercice vide")
+    return Exercice(montant=round(montant), date_fin_exercice=fin)
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise TypeError(f"texte attendu, reçu {type(value).__name__}")
+    return value.strip()
+
+
+def _iso_date(value: object) -> date | None:
+    text = _text(value)
+    return date.fromisoformat(text) if text else None
+
+
+def _malformed(what: str, exc: Exception) -> errors.ProviderError:
+    reason = f"champ manquant {exc}" if isinstance(exc, KeyError) else str(exc)
+    return errors.ProviderError(
+        f"Réponse DGFIP ({what}) incomplète ou mal formée : {reason}.", http_status=200, code="malformed"
+    )

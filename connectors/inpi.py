@@ -1,0 +1,133 @@
+"""INPI (Registre national des entreprises) through API Entreprise: the extrait RNE and its PDF."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal, InvalidOperation
+
+from . import client, errors
+from .types import CallContext, SourceResult
+
+DOCUMENT_KIND = "extrait_rne"
+
+
+@dataclass(frozen=True)
+class Dirigeant:
+    nom: str
+    prenoms: str
+    qualite: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExtraitRne(SourceResult):
+    siren: str
+    denomination: str
+    forme_juridique: str
+    capital_social: Decimal | None
+    devise: str
+    adresse_siege: str
+    dirigeants: tuple[Dirigeant, ...]
+
+
+def fetch_extrait_rne(siren: str, *, call: CallContext) -> ExtraitRne:
+    """The extrait's data, with its PDF downloaded at once (the link expires)."""
+    response = client.api_entreprise_get(f"/v3/inpi/rne/unites_legales/{siren}/extrait_rne", call=call)
+    result = parse_extrait_rne(response.body)
+    document_url = response.data.get("document_url")
+    if not document_url:
+        return result
+    document = client.download_document(document_url, kind=DOCUMENT_KIND, call=call)
+    return replace(result, documents=(document,))
+
+
+def parse_extrait_rne(payload: dict) -> ExtraitRne:
+    try:
+        data = payload["data"]
+        identite = data["identite_entreprise"]
+        _optional_text(data.get("document_url"))
+        capital = identite.get("capital_social") or {}
+        return ExtraitRne(
+            payload=payload,
+            siren=_required_text(identite["siren"]),
+            denomination=_denomination(identite),
+            forme_juridique=_optional_text((identite.get("forme_juridique") or {}).get("libelle")),
+            capital_social=_decimal(capital.get("montant")),
+            devise=_optional_text(capital.get("devise")),
+            adresse_siege=_adresse(identite.get("adresse_siege_social") or {}),
+            dirigeants=tuple(_dirigeant(item) for item in data["dirigeants_et_associes"]),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        reason = f"champ manquant {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise errors.ProviderError(
+            f"Réponse INPI (extrait RNE) incomplète ou mal formée : {reason}.", http_status=200, code="malformed"
+        ) from exc
+
+
+def _denomination(identite: dict) -> str:
+    """A company's dénomination; for an individual entrepreneur, "Prénoms NOM"."""
+    denomination = _optional_text(identite.get("denomination"))
+    if denomination:
+        return denomination
+    prenoms = _prenoms(identite.get("prenoms"))
+    return " ".join(part for part in (prenoms, _optional_text(identite.get("nom"))) if part)
+
+
+def _dirigeant(item: dict) -> Dirigeant:
+    if not isinstance(item, dict):
+        raise TypeError(f"dirigeant attendu sous forme d'objet, reçu {type(item).__name__}")
+    return Dirigeant(
+        # A legal person as manager has a dénomination instead of a name.
+        nom=_optional_text(item.get("nom")) or _optional_text(item.get("denomination")),
+        prenoms=_prenoms(item.get("prenoms", item.get("prenom"))),
+        qualite=_optional_text(item.get("qualite")),
+    )
+
+
+def _prenoms(value: object) -> str:
+    if isinstance(value, list):
+        return " ".join(_optional_text(prenom) for prenom in value if prenom)
+    return _optional_text(value)
+
+
+def _adresse(adresse: dict) -> str:
+    """One postal line: "2 PLACE AUX ETOILES, 93200 SAINT-DENIS"; the country only when it is not France."""
+    pays = _optional_text(adresse.get("pays"))
+    commune = " ".join(
+        part for part in (_optional_text(adresse.get("code_postal")), _optional_text(adresse.get("commune"))) if part
+    )
+    parts = (
+        _optional_text(adresse.get("voie")),
+        _optional_text(adresse.get("complement")),
+        commune,
+        "" if pays.upper() == "FRANCE" else pays,
+    )
+    return ", ".join(part for part in parts if part)
+
+
+def _decimal(value: object) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise TypeError(f"montant attendu, reçu {value!r}")
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ValueError(f"montant illisible : {value!r}") from exc
+    if not amount.is_finite():
+        raise ValueError(f"montant illisible : {value!r}")
+    return amount
+
+
+def _optional_text(value: object) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise TypeError(f"texte attendu, reçu {type(value).__name__}")
+    return value.strip()
+
+
+def _required_text(value: object) -> str:
+    text = _optional_text(value)
+    if not text:
+        raise ValueError("valeur obligatoire vide")
+    return text

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+
+from candidatures import services
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """Record the fetch ids a service enqueues instead of sending them to a broker."""
+    sent: list[int] = []
+    monkeypatch.setattr(services, "_enqueue_fetches", lambda fetch_ids: sent.extend(fetch_ids))
+    return sent
+
+
+@pytest.fixture
+def buyer(db):
+    organisation, _ = services.organisation_get_or_create(siret="13002526500013", name="DINUM")
+    return organisation
+
+
+@pytest.fixture
+def consultation(buyer):
+    return services.consultation_get_or_create(organisation=buyer, reference="MARCHE-2026-01", market_type="travaux")
+
+
+@pytest.fixture
+def candidature(consultation, enqueued, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        candidature, _ = services.candidature_start(consultation=consultation, siret="55204944776279")
+    return candidature
+
+
+@pytest.fixture
+def api(settings):
+    """`responses` on the official payloads, with API Entreprise at its real address."""
+    import responses
+
+    settings.API_ENTREPRISE_BASE_URL = "https://entreprise.api.gouv.fr"
+    settings.API_ENTREPRISE_TOKEN = "test-token"
+    settings.BODACC_BASE_URL = "https://bodacc-datadila.opendatasoft.com/api/explore/v2.1"
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock

@@ -1,0 +1,119 @@
+"""The fetch task run eagerly against `responses` on the official payloads: retries, finals, audit."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+import pytest
+import requests
+from django.utils import timezone
+
+from candidatures.models import SourceFetch, UpstreamCall
+from candidatures.tasks import fetch_source, retry_due_fetches
+from tests.connectors.payloads import load_case
+
+pytestmark = pytest.mark.django_db
+
+URSSAF_URL = "https://entreprise.api.gouv.fr/v4/urssaf/unites_legales/552049447/attestation_vigilance"
+INSEE_URL = "https://entreprise.api.gouv.fr/v4/insee/sirene/etablissements/55204944776279"
+PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def urssaf_ok(api):
+    _, body = load_case("api_entreprise_v4_acoss_attestations_sociales", "attestation_delivree.yaml")
+    api.get(URSSAF_URL, json=body, status=200)
+    api.get(body["data"]["document_url"], body=PDF, status=200, content_type="application/pdf")
+
+
+def run(candidature, source: str) -> SourceFetch:
+    fetch = candidature.fetches.get(source=source)
+    fetch_source.apply(args=[fetch.pk])
+    fetch.refresh_from_db()
+    return fetch
+
+
+def error_body(code: str, **meta) -> dict:
+    return {"errors": [{"code": code, "title": "t", "detail": "d", "source": None, "meta": meta}]}
+
+
+def test_success_stores_the_certificate_with_its_sha256_and_records_every_call(candidature, api):
+    urssaf_ok(api)
+
+    fetch = run(candidature, "urssaf_attestation_vigilance")
+
+    assert (fetch.status, fetch.attempts, fetch.http_status) == ("ok", 1, 200)
+    document = candidature.documents.get()
+    assert document.sha256 == hashlib.sha256(PDF).hexdigest()
+    assert document.valid_until.isoformat() == "2023-07-31"
+    calls = list(UpstreamCall.objects.order_by("pk").values_list("provider", "http_status", "recipient"))
+    assert calls == [("api_entreprise", 200, "13002526500013"), ("document", 200, "")]
+
+
+def test_502_then_200_is_retried(candidature, api):
+    api.get(URSSAF_URL, json=error_body("04999"), status=502)
+    urssaf_ok(api)
+
+    fetch = run(candidature, "urssaf_attestation_vigilance")
+
+    assert (fetch.status, fetch.attempts) == ("ok", 2)
+    assert list(UpstreamCall.objects.filter(provider="api_entreprise").order_by("pk").values_list("http_status", flat=True)) == [502, 200]
+
+
+def test_429_then_200_is_retried(candidature, api):
+    api.get(URSSAF_URL, json=error_body("00429"), status=429, headers={"Retry-After": "1"})
+    urssaf_ok(api)
+
+    assert run(candidature, "urssaf_attestation_vigilance").status == "ok"
+
+
+def test_timeout_then_200_is_retried(candidature, api):
+    api.get(URSSAF_URL, body=requests.exceptions.ReadTimeout("slow"))
+    urssaf_ok(api)
+
+    fetch = run(candidature, "urssaf_attestation_vigilance")
+
+    assert (fetch.status, fetch.attempts) == ("ok", 2)
+
+
+def test_a_provider_down_ends_in_error_after_the_attempt_cap(candidature, api, settings):
+    settings.FETCH_MAX_ATTEMPTS = 3
+    api.get(URSSAF_URL, json=error_body("04002"), status=504)
+
+    fetch = run(candidature, "urssaf_attestation_vigilance")
+
+    assert (fetch.status, fetch.attempts, fetch.http_status, fetch.error_code) == ("error", 3, 504, "04002")
+    assert UpstreamCall.objects.filter(provider="api_entreprise").count() == 3
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected"),
+    [(404, "04003", "not_found"), (422, "00211", "error"), (401, "00101", "error"), (403, "00100", "error")],
+)
+def test_4xx_answers_are_never_retried(candidature, api, status, code, expected):
+    api.get(URSSAF_URL, json=error_body(code), status=status)
+
+    fetch = run(candidature, "urssaf_attestation_vigilance")
+
+    assert (fetch.status, fetch.attempts, fetch.http_status, fetch.error_code) == (expected, 1, status, code)
+
+
+def test_a_retry_in_of_days_becomes_a_scheduled_refresh(candidature, api):
+    api.get(URSSAF_URL, json=error_body("04501", retry_in=172800), status=502)
+
+    fetch = run(candidature, "urssaf_attestation_vigilance")
+
+    assert (fetch.status, fetch.attempts, fetch.error_code) == ("error", 1, "04501")
+    assert timedelta(days=1, hours=23) < fetch.next_retry_at - timezone.now() <= timedelta(days=2)
+    assert retry_due_fetches() == 0, "not due yet"
+
+
+def test_running_the_task_twice_does_nothing_the_second_time(candidature, api):
+    _, body = load_case("api_entreprise_v4_insee_etablissements", "personne_morale.yaml")
+    api.get(INSEE_URL, json=body, status=200)
+
+    first = run(candidature, "insee_etablissement")
+    second = run(candidature, "insee_etablissement")
+
+    assert (first.status, second.attempts) == ("ok", 1)
+    assert UpstreamCall.objects.count() == 1

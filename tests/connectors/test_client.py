@@ -1,0 +1,173 @@
+"""The HTTP seam: API Entreprise's conventions, the audit hook, document checks, configuration."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+
+import pytest
+import requests
+
+from connectors import client, errors
+
+from .payloads import API_ENTREPRISE_URL, BODACC_URL, BUYER_SIRET, load_case, sample_pdf
+
+PATH = "/v4/insee/sirene/unites_legales/552049447"
+URL = API_ENTREPRISE_URL + PATH
+DOCUMENT_URL = "https://storage.entreprise.api.gouv.fr/siade/1569139162-attestation.pdf"
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + b"\x00" * 64
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 64
+
+
+def _unite_legale() -> dict:
+    return load_case("api_entreprise_v4_insee_unites_legales", "personne_morale.yaml")[1]
+
+
+def test_bearer_token_and_mandatory_params_are_sent(http, call):
+    http.get(URL, json=_unite_legale())
+    long_object = "Marché 2026-042 : travaux de rénovation énergétique des écoles du quartier nord"
+    response = client.api_entreprise_get(PATH, call=replace(call, object=long_object))
+
+    assert response.http_status == 200
+    assert response.data["siren"] == "552049447"
+    request = http.calls[0].request
+    assert request.headers["Authorization"] == "Bearer test-token"
+    params = request.params
+    assert params == {
+        "context": "Candidature marché public",
+        "recipient": BUYER_SIRET,
+        "object": long_object[:50],
+    }
+    assert len(params["object"]) == 50
+    assert params["recipient"] != "552049447"
+
+
+def test_call_context_overrides_the_default_context(http, call):
+    http.get(URL, json=_unite_legale())
+    client.api_entreprise_get(PATH, call=replace(call, context="Contrôle candidature"))
+    assert http.calls[0].request.params["context"] == "Contrôle candidature"
+
+
+@pytest.mark.parametrize("no_cache", [True, False])
+def test_cache_control_only_when_no_cache(http, call, no_cache):
+    http.get(URL, json=_unite_legale())
+    client.api_entreprise_get(PATH, call=replace(call, no_cache=no_cache))
+    headers = http.calls[0].request.headers
+    if no_cache:
+        assert headers["Cache-Control"] == "no-cache"
+    else:
+        assert "Cache-Control" not in headers
+
+
+def test_on_call_receives_one_record_per_exchange(http, call, call_records):
+    rate_limit = {"RateLimit-Limit": "250", "RateLimit-Remaining": "247", "RateLimit-Reset": "1637223155"}
+    http.get(URL, json=_unite_legale(), headers=rate_limit)
+    http.get(DOCUMENT_URL, body=sample_pdf(), content_type="application/pdf")
+
+    client.api_entreprise_get(PATH, call=call)
+    client.download_document(DOCUMENT_URL, kind="attestation_vigilance", call=call)
+
+    assert len(call_records) == 2
+    json_call, document_call = call_records
+    assert json_call.provider == "api_entreprise"
+    assert json_call.url == URL
+    assert json_call.params["recipient"] == BUYER_SIRET
+    assert json_call.http_status == 200
+    assert json_call.error_code == ""
+    assert json_call.rate_limit == rate_limit
+    assert '"siren": "552049447"' in json_call.response_excerpt
+    assert json_call.duration_ms >= 0
+    assert document_call.provider == "document"
+    assert document_call.http_status == 200
+    assert document_call.response_excerpt == ""  # binary bodies are not copied into the audit trail
+
+
+def test_on_call_records_failures_with_their_code(http, call, call_records):
+    status, body = load_case("api_entreprise_v4_insee_etablissements", "404.yaml")
+    http.get(URL, json=body, status=status, headers={"RateLimit-Remaining": "12"})
+    with pytest.raises(errors.NotFound):
+        client.api_entreprise_get(PATH, call=call)
+    (record,) = call_records
+    assert record.http_status == 404
+    assert record.error_code == "04003"
+    assert record.rate_limit == {"RateLimit-Remaining": "12"}
+
+
+def test_on_call_records_a_timeout_without_status(http, call, call_records):
+    http.get(URL, body=requests.exceptions.ReadTimeout("read timed out"))
+    with pytest.raises(errors.Transient):
+        client.api_entreprise_get(PATH, call=call)
+    (record,) = call_records
+    assert record.http_status is None
+    assert record.error_code == ""
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [(sample_pdf(), "application/pdf"), (JPEG, "image/jpeg"), (PNG, "image/png")],
+    ids=["pdf", "jpeg", "png"],
+)
+def test_download_sniffs_the_real_type(http, call, content, content_type):
+    # The declared type is deliberately wrong: only the bytes count.
+    http.get(DOCUMENT_URL + "?token=secret", body=content, content_type="application/octet-stream")
+    document = client.download_document(DOCUMENT_URL + "?token=secret", kind="piece", call=call)
+    assert document.content_type == content_type
+    assert document.content == content
+    assert document.size == len(content)
+    assert document.sha256 == hashlib.sha256(content).hexdigest()
+    assert document.source_url == DOCUMENT_URL  # the signed query string is not kept
+
+
+def test_download_refuses_html_served_as_pdf(http, call):
+    http.get(DOCUMENT_URL, body=b"<!DOCTYPE html><html><body>Lien expir\xc3\xa9</body></html>", content_type="application/pdf")
+    with pytest.raises(errors.InvalidDocument) as excinfo:
+        client.download_document(DOCUMENT_URL, kind="piece", call=call)
+    assert excinfo.value.code == "document_invalide"
+
+
+def test_download_refuses_oversized_documents(http, call, settings):
+    settings.DOCUMENT_MAX_BYTES = 1024
+    http.get(DOCUMENT_URL, body=b"%PDF-1.7\n" + b"0" * 2048, content_type="application/pdf")
+    with pytest.raises(errors.InvalidDocument) as excinfo:
+        client.download_document(DOCUMENT_URL, kind="piece", call=call)
+    assert excinfo.value.code == "document_trop_volumineux"
+
+
+@pytest.mark.parametrize(
+    ("status", "error_class"), [(403, errors.InvalidDocument), (404, errors.InvalidDocument), (503, errors.Transient)]
+)
+def test_download_failures(http, call, status, error_class):
+    http.get(DOCUMENT_URL, body=b"<Error>AccessDenied</Error>", status=status, content_type="application/xml")
+    with pytest.raises(error_class) as excinfo:
+        client.download_document(DOCUMENT_URL, kind="piece", call=call)
+    assert excinfo.value.http_status == status
+
+
+def test_misconfigured_when_the_token_is_empty(http, call, settings):
+    settings.API_ENTREPRISE_TOKEN = ""
+    with pytest.raises(errors.Misconfigured):
+        client.api_entreprise_get(PATH, call=call)
+    assert len(http.calls) == 0
+
+
+def test_misconfigured_when_bodacc_has_no_base_url(http, call, settings):
+    settings.BODACC_BASE_URL = ""
+    with pytest.raises(errors.Misconfigured):
+        client.bodacc_get("/catalog/datasets/annonces-commerciales/records", params={}, call=call)
+    assert len(http.calls) == 0
+
+
+def test_a_200_without_data_is_a_provider_error(http, call):
+    http.get(URL, json={"links": {}, "meta": {}})
+    with pytest.raises(errors.ProviderError) as excinfo:
+        client.api_entreprise_get(PATH, call=call)
+    assert excinfo.value.code == "malformed"
+
+
+def test_bodacc_sends_no_token(http, call):
+    http.get(BODACC_URL + "/catalog/datasets/annonces-commerciales/records", json={"total_count": 0, "results": []})
+    client.bodacc_get("/catalog/datasets/annonces-commerciales/records", params={"limit": "1"}, call=call)
+    request = http.calls[0].request
+    assert "Authorization" not in request.headers
+    assert request.params == {"limit": "1"}
+

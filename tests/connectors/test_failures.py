@@ -1,0 +1,175 @@
+"""One test per failure branch, run against every API Entreprise connector (branch on the HTTP status)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import requests
+
+from connectors import dgfip, errors, inpi, insee, urssaf
+
+from . import payloads
+from .payloads import API_ENTREPRISE_URL, load_case
+
+SIRET = "55204944776279"
+SIREN = "552049447"
+
+CONNECTORS = [
+    pytest.param(insee.fetch_etablissement, SIRET, f"/v4/insee/sirene/etablissements/{SIRET}", id="insee_etab"),
+    pytest.param(insee.fetch_unite_legale, SIREN, f"/v4/insee/sirene/unites_legales/{SIREN}", id="insee_ul"),
+    pytest.param(inpi.fetch_extrait_rne, SIREN, f"/v3/inpi/rne/unites_legales/{SIREN}/extrait_rne", id="inpi"),
+    pytest.param(
+        urssaf.fetch_attestation_vigilance,
+        SIREN,
+        f"/v4/urssaf/unites_legales/{SIREN}/attestation_vigilance",
+        id="urssaf",
+    ),
+    pytest.param(
+        dgfip.fetch_attestation_fiscale, SIREN, f"/v4/dgfip/unites_legales/{SIREN}/attestation_fiscale", id="dgfip_af"
+    ),
+    pytest.param(
+        dgfip.fetch_chiffres_affaires, SIRET, f"/v3/dgfip/etablissements/{SIRET}/chiffres_affaires", id="dgfip_ca"
+    ),
+]
+
+# (status, official body, extra headers) → (error class, code, retry_after)
+STATUS_BRANCHES = [
+    pytest.param(401, payloads.UNAUTHORIZED_00101, {}, errors.Unauthorized, "00101", None, id="401"),
+    pytest.param(403, payloads.FORBIDDEN_00100, {}, errors.Unauthorized, "00100", None, id="403"),
+    pytest.param(404, payloads.NOT_FOUND_01003, {}, errors.NotFound, "01003", None, id="404"),
+    pytest.param(409, payloads.CONFLICT_00015, {}, errors.InFlight, "00015", 1, id="409"),
+    pytest.param(422, payloads.UNPROCESSABLE_00201, {}, errors.BadRequest, "00201", None, id="422"),
+    pytest.param(
+        429, payloads.TOO_MANY_REQUESTS_00429, {"Retry-After": "42"}, errors.RateLimited, "00429", 42, id="429"
+    ),
+    pytest.param(502, payloads.MANUAL_CHECK_04501, {}, errors.Transient, "04501", 172800, id="502-retry_in"),
+    pytest.param(502, payloads.PROVIDER_UNKNOWN_04999, {}, errors.Transient, "04999", None, id="502"),
+    pytest.param(504, payloads.GATEWAY_TIMEOUT_04002, {}, errors.Transient, "04002", None, id="504"),
+    pytest.param(504, payloads.NETWORK_ERROR_00501, {}, errors.Transient, "00501", 10, id="504-retry_in"),
+]
+
+
+@pytest.mark.parametrize(("fetch", "identifier", "path"), CONNECTORS)
+@pytest.mark.parametrize(("status", "body", "headers", "error_class", "code", "retry_after"), STATUS_BRANCHES)
+def test_error_statuses(http, call, fetch, identifier, path, status, body, headers, error_class, code, retry_after):
+    http.get(API_ENTREPRISE_URL + path, json=body, status=status, headers=headers)
+    with pytest.raises(errors.ConnectorError) as excinfo:
+        fetch(identifier, call=call)
+    error = excinfo.value
+    assert type(error) is error_class
+    assert error.http_status == status
+    assert error.code == code
+    assert error.detail == body["errors"][0]["detail"]
+    if isinstance(error, errors.Transient):
+        assert error.retry_after == retry_after
+    assert len(http.calls) == 1  # no document fetched, no retry inside the connector
+
+
+@pytest.mark.parametrize(
+    ("directory", "filename", "fetch", "identifier", "code"),
+    [
+        ("api_entreprise_v4_insee_etablissements", "404.yaml", insee.fetch_etablissement, SIRET, "04003"),
+        ("api_entreprise_v3_inpi_rne_extrait_rne", "404.yaml", inpi.fetch_extrait_rne, SIREN, "07003"),
+        (
+            "api_entreprise_v4_acoss_attestations_sociales",
+            "entite_hors_perimetre.yaml",
+            urssaf.fetch_attestation_vigilance,
+            SIREN,
+            "04003",
+        ),
+        ("api_entreprise_v4_dgfip_attestations_fiscales", "404.yaml", dgfip.fetch_attestation_fiscale, SIREN, "03003"),
+        ("api_entreprise_v3_dgfip_chiffres_affaires", "404.yaml", dgfip.fetch_chiffres_affaires, SIRET, "03003"),
+    ],
+)
+def test_official_not_found_cases(http, call, directory, filename, fetch, identifier, code):
+    status, body = load_case(directory, filename)
+    http.get(re.compile(re.escape(API_ENTREPRISE_URL) + r"/v\d/.*"), json=body, status=status)
+    with pytest.raises(errors.NotFound) as excinfo:
+        fetch(identifier, call=call)
+    assert excinfo.value.code == code
+
+
+@pytest.mark.parametrize(("fetch", "identifier", "path"), CONNECTORS)
+@pytest.mark.parametrize(
+    ("exception", "code"),
+    [
+        (requests.exceptions.ReadTimeout("read timed out (5 s)"), "timeout"),
+        (requests.exceptions.ConnectTimeout("connect timed out"), "timeout"),
+        (requests.exceptions.ConnectionError("connection reset by peer"), "connection_error"),
+    ],
+    ids=["read_timeout", "connect_timeout", "connection_error"],
+)
+def test_network_failures_are_transient(http, call, fetch, identifier, path, exception, code):
+    http.get(API_ENTREPRISE_URL + path, body=exception)
+    with pytest.raises(errors.Transient) as excinfo:
+        fetch(identifier, call=call)
+    assert type(excinfo.value) is errors.Transient
+    assert excinfo.value.code == code
+    assert isinstance(excinfo.value.__cause__, requests.RequestException)
+
+
+@pytest.mark.parametrize(("fetch", "identifier", "path"), CONNECTORS)
+def test_non_json_200_is_a_provider_error(http, call, fetch, identifier, path):
+    http.get(API_ENTREPRISE_URL + path, body="<html><body>Maintenance en cours</body></html>", content_type="text/html")
+    with pytest.raises(errors.ProviderError) as excinfo:
+        fetch(identifier, call=call)
+    assert excinfo.value.code == "malformed"
+    assert excinfo.value.http_status == 200
+
+
+@pytest.mark.parametrize(("fetch", "identifier", "path"), CONNECTORS)
+def test_empty_data_is_a_provider_error(http, call, fetch, identifier, path):
+    http.get(API_ENTREPRISE_URL + path, json={"data": {}, "links": {}, "meta": {}})
+    with pytest.raises(errors.ProviderError) as excinfo:
+        fetch(identifier, call=call)
+    assert excinfo.value.code == "malformed"
+    assert isinstance(excinfo.value.__cause__, KeyError | TypeError | ValueError)
+
+
+DOCUMENT_CONNECTORS = [
+    pytest.param(
+        inpi.fetch_extrait_rne,
+        f"/v3/inpi/rne/unites_legales/{SIREN}/extrait_rne",
+        ("api_entreprise_v3_inpi_rne_extrait_rne", "200.yaml"),
+        id="inpi",
+    ),
+    pytest.param(
+        urssaf.fetch_attestation_vigilance,
+        f"/v4/urssaf/unites_legales/{SIREN}/attestation_vigilance",
+        ("api_entreprise_v4_acoss_attestations_sociales", "attestation_delivree.yaml"),
+        id="urssaf",
+    ),
+    pytest.param(
+        dgfip.fetch_attestation_fiscale,
+        f"/v4/dgfip/unites_legales/{SIREN}/attestation_fiscale",
+        ("api_entreprise_v4_dgfip_attestations_fiscales", "200.yaml"),
+        id="dgfip",
+    ),
+]
+
+
+@pytest.mark.parametrize(("fetch", "path", "case"), DOCUMENT_CONNECTORS)
+def test_fake_pdf_is_an_invalid_document(http, call, fetch, path, case):
+    _, body = load_case(*case)
+    http.get(API_ENTREPRISE_URL + path, json=body)
+    # An expired link typically answers an HTML page, with a 200 and whatever content type.
+    http.get(
+        body["data"]["document_url"],
+        body=b"<!DOCTYPE html><html><head><title>Document</title></head><body>%PDF-</body></html>",
+        content_type="application/pdf",
+    )
+    with pytest.raises(errors.InvalidDocument) as excinfo:
+        fetch(SIREN, call=call)
+    assert excinfo.value.code == "document_invalide"
+    assert len(http.calls) == 2
+
+
+@pytest.mark.parametrize(("fetch", "path", "case"), DOCUMENT_CONNECTORS)
+def test_document_download_timeout_is_transient(http, call, fetch, path, case):
+    _, body = load_case(*case)
+    http.get(API_ENTREPRISE_URL + path, json=body)
+    http.get(body["data"]["document_url"], body=requests.exceptions.ReadTimeout("read timed out (12 s)"))
+    with pytest.raises(errors.Transient) as excinfo:
+        fetch(SIREN, call=call)
+    assert excinfo.value.code == "timeout"
