@@ -3,7 +3,6 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-export DJANGO_SETTINGS_MODULE ?= passemarche.settings.dev
 
 .PHONY: install run test test-unit test-integration quality lint format migrate demo sandbox worker bench clean
 
@@ -26,13 +25,13 @@ run: demo
 	$(BIN)/honcho -f Procfile.dev start
 
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --ds=passemarche.settings.test $(PYTEST_ARGS)
 
 test-unit: install
-	$(BIN)/python -m pytest -m "not integration" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --ds=passemarche.settings.test -m "not integration" $(PYTEST_ARGS)
 
 test-integration: install
-	$(BIN)/python -m pytest -m integration $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --ds=passemarche.settings.test -m integration $(PYTEST_ARGS)
 
 quality: install
 	$(BIN)/ruff check .

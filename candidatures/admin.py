@@ -105,7 +105,15 @@ class CandidatureAdmin(admin.ModelAdmin):
     list_filter = ("status", "consultation__market_type")
     search_fields = ("siret", "siren", "consultation__reference", "company__raison_sociale")
     list_select_related = ("consultation",)
-    readonly_fields = ("consultation", "siret", "siren", "status", "requested_by", "created_at", "completed_at")
+    readonly_fields = (
+        "consultation",
+        "siret",
+        "siren",
+        "status",
+        "requested_by",
+        "created_at",
+        "completed_at",
+    )
     inlines = [CompanyIdentityInline, SourceFetchInline, TurnoverInline, DocumentInline, ExclusionFlagInline]
 
 
@@ -128,7 +136,15 @@ class SourceFetchAdmin(admin.ModelAdmin):
 
 @admin.register(UpstreamCall)
 class UpstreamCallAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "source", "siret", "organisation", "http_status", "error_code", "duration_ms")
+    list_display = (
+        "created_at",
+        "source",
+        "siret",
+        "organisation",
+        "http_status",
+        "error_code",
+        "duration_ms",
+    )
     list_filter = ("source", "provider", "http_status", "created_at")
     search_fields = ("siret", "siren", "recipient", "object", "error_code")
     date_hierarchy = "created_at"

@@ -147,6 +147,9 @@ class Turnover(models.Model):
             models.UniqueConstraint(fields=["candidature", "date_fin_exercice"], name="unique_turnover_year")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.date_fin_exercice:%Y} : {self.montant} €"
+
 
 class SourceFetch(models.Model):
     """One source of one candidature: its status, attempts and the raw answer kept as evidence."""
@@ -268,9 +271,7 @@ class ExclusionFlag(models.Model):
     class Meta:
         verbose_name = _("motif d'exclusion")
         verbose_name_plural = _("motifs d'exclusion")
-        constraints = [
-            models.UniqueConstraint(fields=["candidature", "code", "source"], name="unique_flag_per_source")
-        ]
+        constraints = [models.UniqueConstraint(fields=["candidature", "code", "source"], name="unique_flag_per_source")]
 
     def __str__(self) -> str:
         return self.code

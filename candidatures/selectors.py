@@ -30,11 +30,7 @@ def habilitated_sources(*, organisation: Organisation, on: date | None = None) -
 
 
 def fetch_for_task(*, fetch_id: int) -> SourceFetch | None:
-    return (
-        SourceFetch.objects.select_related("candidature__consultation__organisation")
-        .filter(pk=fetch_id)
-        .first()
-    )
+    return SourceFetch.objects.select_related("candidature__consultation__organisation").filter(pk=fetch_id).first()
 
 
 def stored_results(*, candidature: Candidature) -> dict[str, SourceResult]:
@@ -126,7 +122,5 @@ def dossier_as_dict(*, candidature: Candidature) -> dict:
 def fetches_due_for_retry(*, now=None) -> list[int]:
     now = now or timezone.now()
     return list(
-        SourceFetch.objects.filter(status=SourceFetch.Status.ERROR, next_retry_at__lte=now).values_list(
-            "pk", flat=True
-        )
+        SourceFetch.objects.filter(status=SourceFetch.Status.ERROR, next_retry_at__lte=now).values_list("pk", flat=True)
     )

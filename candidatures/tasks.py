@@ -53,7 +53,10 @@ def _retry_or_give_up(task, *, fetch, error: Exception, retry_after: float | Non
     if retry_after is not None and retry_after > settings.FETCH_SCHEDULED_RETRY_AFTER:
         # e.g. URSSAF's manual check (retry_in 172800 s): a scheduled refresh, not a worker held for days.
         services.fetch_store_failure(
-            fetch=fetch, error=error, final=True, next_retry_at=services.scheduled_retry_at(delay_seconds=retry_after)
+            fetch=fetch,
+            error=error,
+            final=True,
+            next_retry_at=services.scheduled_retry_at(delay_seconds=retry_after),
         )
         return fetch.status
     if fetch.attempts >= settings.FETCH_MAX_ATTEMPTS:

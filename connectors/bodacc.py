@@ -106,11 +106,11 @@ def fetch_annonces(siren: str, *, call: CallContext) -> AnnoncesBodacc:
     while True:
         limit = min(PAGE_SIZE, WINDOW - 1 - offset)
         if limit <= 0:
-            logger.warning("BODACC: %s a %s annonces, seules les %s plus récentes sont lues.", siren, total_count, offset)
+            logger.warning(
+                "BODACC: %s a %s annonces, seules les %s plus récentes sont lues.", siren, total_count, offset
+            )
             break
-        body = client.bodacc_get(
-            RECORDS_PATH, params=params | {"limit": str(limit), "offset": str(offset)}, call=call
-        )
+        body = client.bodacc_get(RECORDS_PATH, params=params | {"limit": str(limit), "offset": str(offset)}, call=call)
         total_count = body.get("total_count")
         if isinstance(total_count, bool) or not isinstance(total_count, int):
             raise errors.ProviderError("Réponse BODACC sans total_count.", http_status=200, code="malformed")
@@ -250,7 +250,7 @@ def repair_mojibake(text: str) -> str:
 
 
 def _parse_date(text: str) -> date | None:
-    """"2026-01-20", "20/01/2026" or "20 janvier 2026" (also "1er février 2026"); None when unreadable."""
+    """ "2026-01-20", "20/01/2026" or "20 janvier 2026" (also "1er février 2026"); None when unreadable."""
     text = repair_mojibake(text.strip())
     if not text:
         return None

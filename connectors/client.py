@@ -11,6 +11,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,8 +84,11 @@ def _parse_retry_after(value: str | None) -> float | None:
         return None
 
 
-def _error_for_status(status: int, body: Any, headers: dict[str, str]) -> errors.ConnectorError:
-    """Branch on the HTTP status (the codes in the body are for humans and the audit trail)."""
+def _error_for_status(status: int, body: Any, headers: Mapping[str, str]) -> errors.ConnectorError:
+    """Branch on the HTTP status (the codes in the body are for humans and the audit trail).
+
+    `headers` must be the response's case-insensitive mapping: proxies send `retry-after` in lower case.
+    """
     error = _first_error(body)
     code = str(error.get("code") or "")
     detail = str(error.get("detail") or error.get("title") or "")
@@ -97,7 +101,9 @@ def _error_for_status(status: int, body: Any, headers: dict[str, str]) -> errors
     if status == 404:
         return errors.NotFound("Entité non trouvée chez le fournisseur.", **common)
     if status == 409:
-        return errors.InFlight("Requête identique déjà en cours chez le fournisseur.", retry_after=retry_in or 1, **common)
+        return errors.InFlight(
+            "Requête identique déjà en cours chez le fournisseur.", retry_after=retry_in or 1, **common
+        )
     if status == 422:
         return errors.BadRequest("Paramètres refusés par API Entreprise.", **common)
     if status == 429:
@@ -111,7 +117,13 @@ def _error_for_status(status: int, body: Any, headers: dict[str, str]) -> errors
 
 
 def _send(
-    *, provider: str, url: str, params: dict[str, str], headers: dict[str, str], timeout: float, call: CallContext
+    *,
+    provider: str,
+    url: str,
+    params: dict[str, str],
+    headers: dict[str, str],
+    timeout: float,
+    call: CallContext,
 ) -> requests.Response:
     """Send one GET, record it through the call context (success or not), map network failures."""
     started = time.monotonic()
@@ -156,7 +168,9 @@ def _decode_json(response: requests.Response) -> Any:
         return response.json()
     except ValueError as exc:
         raise errors.ProviderError(
-            "Réponse illisible du fournisseur (JSON invalide).", http_status=response.status_code, code="malformed"
+            "Réponse illisible du fournisseur (JSON invalide).",
+            http_status=response.status_code,
+            code="malformed",
         ) from exc
 
 
@@ -187,7 +201,7 @@ def api_entreprise_get(path: str, *, call: CallContext) -> ApiResponse:
             body = response.json()
         except ValueError:
             body = None
-        raise _error_for_status(response.status_code, body, dict(response.headers))
+        raise _error_for_status(response.status_code, body, response.headers)
     body = _decode_json(response)
     if not isinstance(body, dict) or "data" not in body:
         raise errors.ProviderError("Réponse du fournisseur sans données.", http_status=200, code="malformed")
@@ -256,7 +270,9 @@ def download_document(url: str, *, kind: str, call: CallContext, valid_from=None
         if response.status_code >= 500:
             raise errors.Transient("Le document est momentanément indisponible.", http_status=response.status_code)
         raise errors.InvalidDocument(
-            "Le lien du document n'est plus valide.", http_status=response.status_code, code="document_indisponible"
+            "Le lien du document n'est plus valide.",
+            http_status=response.status_code,
+            code="document_indisponible",
         )
     content = response.content
     if len(content) > settings.DOCUMENT_MAX_BYTES:

@@ -41,7 +41,8 @@ def validate_siret(value: str) -> str:
         return stdnum_siret.validate(compact)
     except stdnum_errors.ValidationError as exc:
         raise InvalidIdentifier(
-            "siret_cle", _("Ce numéro SIRET n'existe pas : sa clé de contrôle est incorrecte. Vérifiez la saisie.")
+            "siret_cle",
+            _("Ce numéro SIRET n'existe pas : sa clé de contrôle est incorrecte. Vérifiez la saisie."),
         ) from exc
 
 
@@ -52,7 +53,9 @@ def validate_siren(value: str) -> str:
     try:
         return stdnum_siren.validate(compact)
     except stdnum_errors.ValidationError as exc:
-        raise InvalidIdentifier("siren_cle", _("Ce numéro SIREN n'existe pas : sa clé de contrôle est incorrecte.")) from exc
+        raise InvalidIdentifier(
+            "siren_cle", _("Ce numéro SIREN n'existe pas : sa clé de contrôle est incorrecte.")
+        ) from exc
 
 
 def siren_of(siret: str) -> str:

@@ -59,7 +59,9 @@ def parse_extrait_rne(payload: dict) -> ExtraitRne:
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         reason = f"champ manquant {exc}" if isinstance(exc, KeyError) else str(exc)
         raise errors.ProviderError(
-            f"Réponse INPI (extrait RNE) incomplète ou mal formée : {reason}.", http_status=200, code="malformed"
+            f"Réponse INPI (extrait RNE) incomplète ou mal formée : {reason}.",
+            http_status=200,
+            code="malformed",
         ) from exc
 
 

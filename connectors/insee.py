@@ -152,7 +152,11 @@ def _adresse(adresse: dict) -> str:
         _text(adresse.get("libelle_commune")) or _text(adresse.get("libelle_commune_etranger")),
     )
     return _join(
-        ", ", voie, _text(adresse.get("complement_adresse")), commune, _text(adresse.get("libelle_pays_etranger"))
+        ", ",
+        voie,
+        _text(adresse.get("complement_adresse")),
+        commune,
+        _text(adresse.get("libelle_pays_etranger")),
     )
 
 

@@ -8,6 +8,7 @@ else by the directory's 404 payload.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import dataclass, field
@@ -164,6 +165,7 @@ def load_personas(path: Path) -> list[Persona]:
 
 
 def set_dotted(document: Any, dotted: str, value: Any) -> None:
+    value = copy.deepcopy(value)  # YAML anchors share objects between recipes
     *parents, last = dotted.split(".")
     for part in parents:
         document = document[int(part)] if isinstance(document, list) else document[part]
@@ -229,7 +231,7 @@ class Catalogue:
         return {"data": items, "meta": {}, "links": {}}
 
     def not_found(self, route: Route) -> dict:
-        cases = self.cases[route.key]
+        cases = self.cases.get(route.key, {})
         if "404" in cases:
             return cases["404"].json()
         for case in cases.values():

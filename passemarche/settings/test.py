@@ -1,6 +1,6 @@
-from .base import *  # noqa: F403
 from pathlib import Path
 
+from .base import *  # noqa: F403
 from .base import CELERY_BROKER_URL, DATABASES, VAR_DIR, celery_transport_options, env
 
 DEBUG = False

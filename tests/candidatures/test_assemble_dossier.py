@@ -18,7 +18,10 @@ pytestmark = pytest.mark.django_db
         (["--siret", "55204944776278"], "clé de contrôle est incorrecte"),
         (["--siret", "5520494477627A"], "ne doit contenir que des chiffres"),
         (["--siret", "55204944776279", "--buyer-siret", "1300252650001"], "SIRET de l'acheteur invalide"),
-        (["--siret", "55204944776279", "--sources", "insee_etablissement,cadastre"], "Source(s) inconnue(s) : cadastre"),
+        (
+            ["--siret", "55204944776279", "--sources", "insee_etablissement,cadastre"],
+            "Source(s) inconnue(s) : cadastre",
+        ),
     ],
 )
 def test_invalid_input_exits_2_with_a_french_message_and_no_call(argv, message, capsys):

@@ -58,7 +58,10 @@ LJ = "Jugement d'ouverture de liquidation judiciaire"
         (LJ, ProcedureEvent.LIQUIDATION),
         ("Jugement d'extension de liquidation judiciaire", ProcedureEvent.LIQUIDATION),
         ("Jugement de conversion en liquidation judiciaire", ProcedureEvent.LIQUIDATION),
-        ("Jugement prononçant la résolution du plan de sauvegarde et la liquidation judiciaire", ProcedureEvent.LIQUIDATION),
+        (
+            "Jugement prononçant la résolution du plan de sauvegarde et la liquidation judiciaire",
+            ProcedureEvent.LIQUIDATION,
+        ),
         (
             "Jugement mettant fin à la procédure de traitement de sortie de crise et ouvrant une procédure de "
             "liquidation judiciaire",
@@ -66,14 +69,23 @@ LJ = "Jugement d'ouverture de liquidation judiciaire"
         ),
         (RJ, ProcedureEvent.REDRESSEMENT),
         ("Jugement d'extension d'une procédure de redressement judiciaire", ProcedureEvent.REDRESSEMENT),
-        ("Jugement de conversion en redressement judiciaire de la procédure de sauvegarde", ProcedureEvent.REDRESSEMENT),
+        (
+            "Jugement de conversion en redressement judiciaire de la procédure de sauvegarde",
+            ProcedureEvent.REDRESSEMENT,
+        ),
         ("Jugement d'ouverture d'une procédure de sauvegarde", ProcedureEvent.SAUVEGARDE),
         ("Jugement de plan de redressement", ProcedureEvent.PLAN),
         ("Jugement de clôture pour insuffisance d'actif", ProcedureEvent.CLOTURE),
         ("Jugement de clôture pour extinction du passif", ProcedureEvent.CLOTURE),
-        ("Jugement prononçant la clôture de la procédure de rétablissement professionnel", ProcedureEvent.CLOTURE),
+        (
+            "Jugement prononçant la clôture de la procédure de rétablissement professionnel",
+            ProcedureEvent.CLOTURE,
+        ),
         ("Dépôt de l'état des créances", ProcedureEvent.NEUTRAL),
-        ("Liste des créances nées après le jugement d'ouverture d'une procédure de liquidation judiciaire", ProcedureEvent.NEUTRAL),
+        (
+            "Liste des créances nées après le jugement d'ouverture d'une procédure de liquidation judiciaire",
+            ProcedureEvent.NEUTRAL,
+        ),
         ("Jugement désignant un mandataire", ProcedureEvent.NEUTRAL),
     ],
 )
@@ -88,7 +100,10 @@ def test_autre_jugement_is_classified_by_its_complement():
 
 
 def test_latest_judgement_liquidation_raises_liquidation_with_evidence():
-    results = bodacc(annonce(1, RJ, date(2025, 3, 1)), annonce(2, "Jugement de conversion en liquidation judiciaire", date(2025, 9, 1)))
+    results = bodacc(
+        annonce(1, RJ, date(2025, 3, 1)),
+        annonce(2, "Jugement de conversion en liquidation judiciaire", date(2025, 9, 1)),
+    )
 
     (flag,) = evaluate(results)
 
@@ -99,7 +114,15 @@ def test_latest_judgement_liquidation_raises_liquidation_with_evidence():
 
 
 def test_liquidation_followed_by_cloture_raises_nothing():
-    assert codes(bodacc(annonce(1, LJ, date(2024, 1, 1)), annonce(2, "Jugement de clôture pour insuffisance d'actif", date(2025, 1, 1)))) == set()
+    assert (
+        codes(
+            bodacc(
+                annonce(1, LJ, date(2024, 1, 1)),
+                annonce(2, "Jugement de clôture pour insuffisance d'actif", date(2025, 1, 1)),
+            )
+        )
+        == set()
+    )
 
 
 def test_claims_deposit_after_liquidation_does_not_hide_it():
@@ -114,7 +137,15 @@ def test_claims_list_alone_is_not_a_liquidation():
 
 def test_redressement_without_plan_raises_redressement_and_plan_clears_it():
     assert codes(bodacc(annonce(1, RJ, date(2024, 1, 1)))) == {"redressement_judiciaire"}
-    assert codes(bodacc(annonce(1, RJ, date(2024, 1, 1)), annonce(2, "Jugement de plan de redressement", date(2024, 9, 1)))) == set()
+    assert (
+        codes(
+            bodacc(
+                annonce(1, RJ, date(2024, 1, 1)),
+                annonce(2, "Jugement de plan de redressement", date(2024, 9, 1)),
+            )
+        )
+        == set()
+    )
 
 
 def test_sauvegarde_is_not_an_exclusion_ground():
@@ -132,7 +163,13 @@ def test_cancelled_liquidation_is_dropped():
 def test_rectificatif_replaces_the_notice_it_corrects():
     results = bodacc(
         annonce(1, LJ, date(2024, 1, 1)),
-        annonce(2, "Jugement d'ouverture d'une procédure de sauvegarde", date(2024, 1, 1), typeavis="rectificatif", previous=("20250001", 1)),
+        annonce(
+            2,
+            "Jugement d'ouverture d'une procédure de sauvegarde",
+            date(2024, 1, 1),
+            typeavis="rectificatif",
+            previous=("20250001", 1),
+        ),
     )
     assert codes(results) == set()
 

@@ -19,8 +19,16 @@ pytestmark = pytest.mark.django_db
 
 def official_result(source: str):
     cases = {
-        "insee_etablissement": ("api_entreprise_v4_insee_etablissements", "personne_morale.yaml", insee.parse_etablissement),
-        "insee_unite_legale": ("api_entreprise_v4_insee_unites_legales", "personne_morale.yaml", insee.parse_unite_legale),
+        "insee_etablissement": (
+            "api_entreprise_v4_insee_etablissements",
+            "personne_morale.yaml",
+            insee.parse_etablissement,
+        ),
+        "insee_unite_legale": (
+            "api_entreprise_v4_insee_unites_legales",
+            "personne_morale.yaml",
+            insee.parse_unite_legale,
+        ),
         "inpi_rne_extrait": ("api_entreprise_v3_inpi_rne_extrait_rne", "200.yaml", inpi.parse_extrait_rne),
         "urssaf_attestation_vigilance": (
             "api_entreprise_v4_acoss_attestations_sociales",
@@ -32,7 +40,11 @@ def official_result(source: str):
             "attestation_delivree.yaml",
             dgfip.parse_attestation_fiscale,
         ),
-        "dgfip_chiffres_affaires": ("api_entreprise_v3_dgfip_chiffres_affaires", "200-2024.yaml", dgfip.parse_chiffres_affaires),
+        "dgfip_chiffres_affaires": (
+            "api_entreprise_v3_dgfip_chiffres_affaires",
+            "200-2024.yaml",
+            dgfip.parse_chiffres_affaires,
+        ),
     }
     directory, filename, parse = cases[source]
     return parse(load_case(directory, filename)[1])
@@ -127,7 +139,8 @@ def test_withheld_urssaf_attestation_is_refused_and_flagged(candidature):
     _, body = load_case("api_entreprise_v4_acoss_attestations_sociales", "attestation_non_delivree.yaml")
 
     services.fetch_store_result(
-        fetch=fetch_of(candidature, "urssaf_attestation_vigilance"), result=urssaf.parse_attestation_vigilance(body)
+        fetch=fetch_of(candidature, "urssaf_attestation_vigilance"),
+        result=urssaf.parse_attestation_vigilance(body),
     )
 
     assert fetch_of(candidature, "urssaf_attestation_vigilance").status == SourceFetch.Status.REFUSED
@@ -178,7 +191,9 @@ def test_final_failures_map_to_the_status_vocabulary(candidature, error, status)
 
 def test_a_non_final_failure_keeps_the_fetch_pending(candidature):
     fetch = services.fetch_store_failure(
-        fetch=fetch_of(candidature, "insee_etablissement"), error=errors.Transient("x", http_status=502), final=False
+        fetch=fetch_of(candidature, "insee_etablissement"),
+        error=errors.Transient("x", http_status=502),
+        final=False,
     )
     assert (fetch.status, fetch.http_status) == (SourceFetch.Status.PENDING, 502)
 
@@ -196,7 +211,9 @@ def test_a_scheduled_retry_puts_the_fetch_back_to_pending_when_due(
 ):
     fetch = fetch_of(candidature, "urssaf_attestation_vigilance")
     services.fetch_store_failure(
-        fetch=fetch, error=errors.Transient("x", code="04501"), next_retry_at=timezone.now() - timedelta(seconds=1)
+        fetch=fetch,
+        error=errors.Transient("x", code="04501"),
+        next_retry_at=timezone.now() - timedelta(seconds=1),
     )
     enqueued.clear()
 

@@ -57,7 +57,9 @@ def test_502_then_200_is_retried(candidature, api):
     fetch = run(candidature, "urssaf_attestation_vigilance")
 
     assert (fetch.status, fetch.attempts) == ("ok", 2)
-    assert list(UpstreamCall.objects.filter(provider="api_entreprise").order_by("pk").values_list("http_status", flat=True)) == [502, 200]
+    assert list(
+        UpstreamCall.objects.filter(provider="api_entreprise").order_by("pk").values_list("http_status", flat=True)
+    ) == [502, 200]
 
 
 def test_429_then_200_is_retried(candidature, api):

@@ -1,4 +1,7 @@
-"""Fixtures of the connector tests (none autouse: the sandbox tests below this folder talk real loopback HTTP)."""
+"""Fixtures of the connector tests.
+
+None is autouse: the sandbox tests below this folder talk real loopback HTTP.
+"""
 
 from __future__ import annotations
 

@@ -59,8 +59,8 @@ NOT_FOUND_01003 = _error(
 CONFLICT_00015 = _error(
     "00015",
     "Conflit",
-    "Une requête associé à votre jeton est déjà en cours de traitement pour ces paramètres. Veuillez attendre "
-    "la fin du traitement avant d'effectuer une nouvelle requête.",
+    "Une requête associé à votre jeton est déjà en cours de traitement pour ces paramètres. "
+    "Veuillez attendre la fin du traitement avant d'effectuer une nouvelle requête.",
 )
 UNPROCESSABLE_00201 = _error(
     "00201", "Entité non traitable", "Le paramètre context est obligatoire", source={"parameter": "context"}
@@ -90,7 +90,7 @@ GATEWAY_TIMEOUT_04002 = _error(
 NETWORK_ERROR_00501 = _error(
     "00501",
     "Erreur réseau",
-    "Problème de connexion au serveur distant. L'erreur peut venir soit du fournisseur, soit de API Entreprise. "
-    "Il s'agit souvent d'une erreur temporaire.",
+    "Problème de connexion au serveur distant. L'erreur peut venir soit du fournisseur, "
+    "soit de API Entreprise. Il s'agit souvent d'une erreur temporaire.",
     meta={"retry_in": 10},
 )

@@ -10,7 +10,14 @@ import requests
 
 from connectors import client, errors
 
-from .payloads import API_ENTREPRISE_URL, BODACC_URL, BUYER_SIRET, load_case, sample_pdf
+from .payloads import (
+    API_ENTREPRISE_URL,
+    BODACC_URL,
+    BUYER_SIRET,
+    TOO_MANY_REQUESTS_00429,
+    load_case,
+    sample_pdf,
+)
 
 PATH = "/v4/insee/sirene/unites_legales/552049447"
 URL = API_ENTREPRISE_URL + PATH
@@ -119,7 +126,11 @@ def test_download_sniffs_the_real_type(http, call, content, content_type):
 
 
 def test_download_refuses_html_served_as_pdf(http, call):
-    http.get(DOCUMENT_URL, body=b"<!DOCTYPE html><html><body>Lien expir\xc3\xa9</body></html>", content_type="application/pdf")
+    http.get(
+        DOCUMENT_URL,
+        body=b"<!DOCTYPE html><html><body>Lien expir\xc3\xa9</body></html>",
+        content_type="application/pdf",
+    )
     with pytest.raises(errors.InvalidDocument) as excinfo:
         client.download_document(DOCUMENT_URL, kind="piece", call=call)
     assert excinfo.value.code == "document_invalide"
@@ -134,7 +145,8 @@ def test_download_refuses_oversized_documents(http, call, settings):
 
 
 @pytest.mark.parametrize(
-    ("status", "error_class"), [(403, errors.InvalidDocument), (404, errors.InvalidDocument), (503, errors.Transient)]
+    ("status", "error_class"),
+    [(403, errors.InvalidDocument), (404, errors.InvalidDocument), (503, errors.Transient)],
 )
 def test_download_failures(http, call, status, error_class):
     http.get(DOCUMENT_URL, body=b"<Error>AccessDenied</Error>", status=status, content_type="application/xml")
@@ -171,3 +183,17 @@ def test_bodacc_sends_no_token(http, call):
     assert "Authorization" not in request.headers
     assert request.params == {"limit": "1"}
 
+
+@pytest.mark.parametrize("header", ["Retry-After", "retry-after"])
+def test_retry_after_header_is_read_whatever_its_case(http, call, header):
+    http.get(URL, json=TOO_MANY_REQUESTS_00429, status=429, headers={header: "42"})
+    with pytest.raises(errors.RateLimited) as excinfo:
+        client.api_entreprise_get(PATH, call=call)
+    assert excinfo.value.retry_after == 42
+
+
+def test_429_without_retry_after_waits_a_minute(http, call):
+    http.get(URL, json=TOO_MANY_REQUESTS_00429, status=429)
+    with pytest.raises(errors.RateLimited) as excinfo:
+        client.api_entreprise_get(PATH, call=call)
+    assert excinfo.value.retry_after == 60

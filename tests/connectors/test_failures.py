@@ -26,10 +26,16 @@ CONNECTORS = [
         id="urssaf",
     ),
     pytest.param(
-        dgfip.fetch_attestation_fiscale, SIREN, f"/v4/dgfip/unites_legales/{SIREN}/attestation_fiscale", id="dgfip_af"
+        dgfip.fetch_attestation_fiscale,
+        SIREN,
+        f"/v4/dgfip/unites_legales/{SIREN}/attestation_fiscale",
+        id="dgfip_af",
     ),
     pytest.param(
-        dgfip.fetch_chiffres_affaires, SIRET, f"/v3/dgfip/etablissements/{SIRET}/chiffres_affaires", id="dgfip_ca"
+        dgfip.fetch_chiffres_affaires,
+        SIRET,
+        f"/v3/dgfip/etablissements/{SIRET}/chiffres_affaires",
+        id="dgfip_ca",
     ),
 ]
 
@@ -41,7 +47,13 @@ STATUS_BRANCHES = [
     pytest.param(409, payloads.CONFLICT_00015, {}, errors.InFlight, "00015", 1, id="409"),
     pytest.param(422, payloads.UNPROCESSABLE_00201, {}, errors.BadRequest, "00201", None, id="422"),
     pytest.param(
-        429, payloads.TOO_MANY_REQUESTS_00429, {"Retry-After": "42"}, errors.RateLimited, "00429", 42, id="429"
+        429,
+        payloads.TOO_MANY_REQUESTS_00429,
+        {"Retry-After": "42"},
+        errors.RateLimited,
+        "00429",
+        42,
+        id="429",
     ),
     pytest.param(502, payloads.MANUAL_CHECK_04501, {}, errors.Transient, "04501", 172800, id="502-retry_in"),
     pytest.param(502, payloads.PROVIDER_UNKNOWN_04999, {}, errors.Transient, "04999", None, id="502"),
@@ -78,8 +90,20 @@ def test_error_statuses(http, call, fetch, identifier, path, status, body, heade
             SIREN,
             "04003",
         ),
-        ("api_entreprise_v4_dgfip_attestations_fiscales", "404.yaml", dgfip.fetch_attestation_fiscale, SIREN, "03003"),
-        ("api_entreprise_v3_dgfip_chiffres_affaires", "404.yaml", dgfip.fetch_chiffres_affaires, SIRET, "03003"),
+        (
+            "api_entreprise_v4_dgfip_attestations_fiscales",
+            "404.yaml",
+            dgfip.fetch_attestation_fiscale,
+            SIREN,
+            "03003",
+        ),
+        (
+            "api_entreprise_v3_dgfip_chiffres_affaires",
+            "404.yaml",
+            dgfip.fetch_chiffres_affaires,
+            SIRET,
+            "03003",
+        ),
     ],
 )
 def test_official_not_found_cases(http, call, directory, filename, fetch, identifier, code):
@@ -111,7 +135,11 @@ def test_network_failures_are_transient(http, call, fetch, identifier, path, exc
 
 @pytest.mark.parametrize(("fetch", "identifier", "path"), CONNECTORS)
 def test_non_json_200_is_a_provider_error(http, call, fetch, identifier, path):
-    http.get(API_ENTREPRISE_URL + path, body="<html><body>Maintenance en cours</body></html>", content_type="text/html")
+    http.get(
+        API_ENTREPRISE_URL + path,
+        body="<html><body>Maintenance en cours</body></html>",
+        content_type="text/html",
+    )
     with pytest.raises(errors.ProviderError) as excinfo:
         fetch(identifier, call=call)
     assert excinfo.value.code == "malformed"

@@ -94,11 +94,12 @@ def celery_worker(worker_env, tmp_path_factory):
     )
     _wait_for_worker(process, log_path)
     yield process
-    os.killpg(process.pid, signal.SIGTERM)
+    process.send_signal(signal.SIGTERM)  # warm shutdown of the main process; it stops its pool itself
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=20)
     log_file.close()
 
 
@@ -122,7 +123,7 @@ def faults(sandbox):
             requests.post(f"{sandbox.base_url}/__sandbox__/faults", json=fault, timeout=5).raise_for_status()
 
         def calls(self) -> list[dict]:
-            return requests.get(f"{sandbox.base_url}/__sandbox__/calls", timeout=5).json()
+            return requests.get(f"{sandbox.base_url}/__sandbox__/calls", timeout=5).json()["calls"]
 
     requests.delete(f"{sandbox.base_url}/__sandbox__/faults", timeout=5)
     requests.delete(f"{sandbox.base_url}/__sandbox__/calls", timeout=5)

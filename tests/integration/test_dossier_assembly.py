@@ -47,7 +47,11 @@ def test_demo_company_dossier_completes_with_identity_turnover_and_certificates(
     }
     assert dossier["company"]["raison_sociale"] == "SOCIETE NATIONALE SNCF"
     assert dossier["company"]["etat_administratif"] == "A"
-    assert [entry["date_fin_exercice"][:4] for entry in dossier["chiffres_affaires"]] == ["2024", "2023", "2022"]
+    assert [entry["date_fin_exercice"][:4] for entry in dossier["chiffres_affaires"]] == [
+        "2024",
+        "2023",
+        "2022",
+    ]
     kinds = {document["kind"]: document for document in dossier["documents"]}
     assert {"attestation_vigilance", "attestation_fiscale", "extrait_rne"} <= set(kinds)
     assert all(len(document["sha256"]) == 64 for document in dossier["documents"])
@@ -161,23 +165,38 @@ def _manage(*argv: str, worker_env: dict) -> subprocess.CompletedProcess[str]:
 
 def test_assemble_dossier_command_prints_the_complete_dossier_json(celery_worker, worker_env, faults):
     completed = _manage(
-        "assemble_dossier", "--siret", personas.DEMO_SIRET, "--buyer-siret", demo.DEMO_BUYER_SIRET, "--object",
-        "INTEG-CLI", "--json", worker_env=worker_env,
+        "assemble_dossier",
+        "--siret",
+        personas.DEMO_SIRET,
+        "--buyer-siret",
+        demo.DEMO_BUYER_SIRET,
+        "--object",
+        "INTEG-CLI",
+        "--json",
+        worker_env=worker_env,
     )
 
     assert completed.returncode == 0, completed.stderr
     dossier = json.loads(completed.stdout)
     assert dossier["schema"] == "passemarche.dossier/1"
     assert dossier["status"] == "complete"
-    assert {document["kind"] for document in dossier["documents"]} >= {"attestation_vigilance", "attestation_fiscale"}
+    assert {document["kind"] for document in dossier["documents"]} >= {
+        "attestation_vigilance",
+        "attestation_fiscale",
+    }
 
 
-def test_assemble_dossier_sources_option_leaves_the_others_unauthorized_and_uncalled(
-    celery_worker, worker_env, faults
-):
+def test_assemble_dossier_sources_option_leaves_the_others_unauthorized_and_uncalled(celery_worker, worker_env, faults):
     completed = _manage(
-        "assemble_dossier", "--siret", personas.DEMO_SIRET, "--buyer-siret", "21750001600019", "--sources",
-        "insee_etablissement", "--json", worker_env=worker_env,
+        "assemble_dossier",
+        "--siret",
+        personas.DEMO_SIRET,
+        "--buyer-siret",
+        "21750001600019",
+        "--sources",
+        "insee_etablissement",
+        "--json",
+        worker_env=worker_env,
     )
 
     assert completed.returncode == 0, completed.stderr

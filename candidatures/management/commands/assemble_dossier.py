@@ -27,7 +27,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--object", default="assemble_dossier", help="Référence de la consultation (≤ 50).")
         parser.add_argument(
-            "--market-type", choices=[choice for choice, _ in Consultation.MarketType.choices], default="services"
+            "--market-type",
+            choices=[choice for choice, _ in Consultation.MarketType.choices],
+            default="services",
         )
         parser.add_argument("--wait", type=float, default=60.0, help="Attente maximale en secondes.")
         parser.add_argument("--json", action="store_true", help="Affiche uniquement le JSON du dossier.")
