@@ -128,39 +128,45 @@ def _send(
     """Send one GET, record it through the call context (success or not), map network failures."""
     started = time.monotonic()
     response = None
+    network_error = ""
     try:
         response = http_session().get(url, params=params, headers=headers, timeout=timeout)
         return response
     except requests.Timeout as exc:
-        raise errors.Transient("Délai de réponse du fournisseur dépassé.", code="timeout") from exc
+        network_error = "timeout"
+        raise errors.Transient("Délai de réponse du fournisseur dépassé.", code=network_error) from exc
     except requests.RequestException as exc:
-        raise errors.Transient("Fournisseur injoignable.", code="connection_error") from exc
+        network_error = "connection_error"
+        raise errors.Transient("Fournisseur injoignable.", code=network_error) from exc
     finally:
-        duration_ms = int((time.monotonic() - started) * 1000)
-        excerpt, error_code, rate_limit, status = "", "", {}, None
-        if response is not None:
-            status = response.status_code
-            rate_limit = _rate_limit_headers(response)
-            content_type = response.headers.get("Content-Type", "")
-            if "json" in content_type or "text" in content_type:
-                excerpt = response.content[:EXCERPT_CHARS].decode("utf-8", errors="replace")
-            if status >= 400:
-                try:
-                    error_code = str(_first_error(response.json()).get("code") or "")
-                except ValueError:
-                    error_code = ""
-        call.record(
-            CallRecord(
-                provider=provider,
-                url=url,
-                params={k: v for k, v in params.items()},
-                http_status=status,
-                error_code=error_code,
-                duration_ms=duration_ms,
-                response_excerpt=excerpt,
-                rate_limit=rate_limit,
-            )
-        )
+        call.record(_call_record(provider, url, params, response, network_error, started))
+
+
+def _call_record(
+    provider: str, url: str, params: dict[str, str], response: requests.Response | None, network_error: str, started
+) -> CallRecord:
+    excerpt, error_code, rate_limit, status = "", network_error, {}, None
+    if response is not None:
+        status = response.status_code
+        rate_limit = _rate_limit_headers(response)
+        content_type = response.headers.get("Content-Type", "")
+        if "json" in content_type or "text" in content_type:
+            excerpt = response.content[:EXCERPT_CHARS].decode("utf-8", errors="replace")
+        if status >= 400:
+            try:
+                error_code = str(_first_error(response.json()).get("code") or "")
+            except ValueError:
+                error_code = ""
+    return CallRecord(
+        provider=provider,
+        url=url,
+        params=dict(params),
+        http_status=status,
+        error_code=error_code,
+        duration_ms=int((time.monotonic() - started) * 1000),
+        response_excerpt=excerpt,
+        rate_limit=rate_limit,
+    )
 
 
 def _decode_json(response: requests.Response) -> Any:

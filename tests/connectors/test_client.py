@@ -105,8 +105,15 @@ def test_on_call_records_a_timeout_without_status(http, call, call_records):
     with pytest.raises(errors.Transient):
         client.api_entreprise_get(PATH, call=call)
     (record,) = call_records
-    assert record.http_status is None
-    assert record.error_code == ""
+    assert (record.http_status, record.error_code) == (None, "timeout")
+
+
+def test_on_call_records_a_connection_error_without_status(http, call, call_records):
+    http.get(URL, body=requests.exceptions.ConnectionError("refused"))
+    with pytest.raises(errors.Transient):
+        client.api_entreprise_get(PATH, call=call)
+    (record,) = call_records
+    assert (record.http_status, record.error_code) == (None, "connection_error")
 
 
 @pytest.mark.parametrize(

@@ -205,3 +205,15 @@ def test_assemble_dossier_sources_option_leaves_the_others_unauthorized_and_unca
     assert set(statuses.values()) == {"unauthorized"}
     called_paths = [call["path"] for call in faults.calls()]
     assert called_paths and all("/insee/sirene/etablissements/" in path for path in called_paths)
+
+
+def test_an_upstream_timeout_is_retried_and_completes_ok(celery_worker, faults):
+    faults.add(path="/v4/insee/sirene/unites_legales/", kind="timeout", delay=3.0, times=1)
+
+    (dossier,) = _wait_complete(_start(personas.DEMO_SIRET, reference="INTEG-TIMEOUT"))
+
+    source = dossier["sources"]["insee_unite_legale"]
+    assert (source["status"], source["attempts"]) == ("ok", 2)
+    first_call = UpstreamCall.objects.filter(source="insee_unite_legale").order_by("created_at").first()
+    assert (first_call.http_status, first_call.error_code) == (None, "timeout")
+    assert first_call.duration_ms >= 1400
