@@ -4,7 +4,7 @@ Starts its own stack (a temporary SQLite database, the filesystem broker, `pytho
 with SANDBOX_LATENCY_MS on every endpoint, a Celery worker of 8), then:
   - the sequential sum: each source's connector called one after the other, in process;
   - the assembly time: candidature created → every source final, through the worker (median of N runs).
-Prints the figures. Usage: .venv/bin/python bench/one_dossier.py [--latency-ms 400] [--runs 5]
+Prints the figures. Usage: .venv/bin/python bench/one_dossier.py [--latency-ms 400 | --realistic] [--runs 5]
 """
 
 from __future__ import annotations
@@ -51,6 +51,9 @@ def wait_log(path: Path, needle: bytes, process: subprocess.Popen, timeout: floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--latency-ms", type=int, default=400)
+    parser.add_argument(
+        "--realistic", action="store_true", help="per-provider latencies (SANDBOX_LATENCY=realistic) instead"
+    )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--port", type=int, default=8019)
     args = parser.parse_args()
@@ -67,7 +70,7 @@ def main() -> None:
         "API_ENTREPRISE_BASE_URL": base_url,
         "BODACC_BASE_URL": f"{base_url}/bodacc/api/explore/v2.1",
         "SANDBOX_PORT": str(args.port),
-        "SANDBOX_LATENCY_MS": str(args.latency_ms),
+        **({"SANDBOX_LATENCY": "realistic"} if args.realistic else {"SANDBOX_LATENCY_MS": str(args.latency_ms)}),
         "LOG_LEVEL": "WARNING",
     }
     os.environ.update(env)
@@ -162,7 +165,8 @@ def run(args) -> None:
 
     median = statistics.median(durations)
     slowest = per_source[slowest_key]
-    print(f"latency injected per call       : {args.latency_ms} ms (documents are a second call)")
+    latency = "realistic profile" if args.realistic else f"{args.latency_ms} ms"
+    print(f"latency injected per call       : {latency} (a document download is a second call)")
     for key, seconds in per_source.items():
         print(f"  {key:32} {seconds * 1000:7.0f} ms (sequential, in process)")
     print(f"slowest source ({slowest_key:24}): {slowest * 1000:7.0f} ms")

@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from . import client, errors
+from . import client, errors, parsing
 from .types import CallContext, SourceResult
 
 logger = logging.getLogger(__name__)
@@ -138,11 +138,8 @@ def parse_annonces(payload: dict) -> AnnoncesBodacc:
         if not isinstance(records, list):
             raise TypeError(f"liste d'annonces attendue, reçu {type(records).__name__}")
         annonces = [_annonce(record) for record in records]
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        reason = f"champ manquant {exc}" if isinstance(exc, KeyError) else str(exc)
-        raise errors.ProviderError(
-            f"Réponse BODACC incomplète ou mal formée : {reason}.", http_status=200, code="malformed"
-        ) from exc
+    except parsing.PARSE_ERRORS as exc:
+        raise parsing.malformed("BODACC", None, exc) from exc
     annonces.sort(key=lambda annonce: annonce.dateparution, reverse=True)
     return AnnoncesBodacc(payload=payload, total_count=total_count, annonces=tuple(annonces))
 
@@ -273,11 +270,9 @@ def _parse_date(text: str) -> date | None:
 
 def _text(value: object) -> str:
     """A plain field: text, or a number BODACC sometimes writes as such (numeroannonce); null as empty."""
-    if value is None:
-        return ""
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise TypeError(f"texte attendu, reçu {type(value).__name__}")
-    return str(value).strip()
+    if isinstance(value, bool):
+        raise TypeError("texte attendu, reçu bool")
+    return parsing.text(value, numbers=True)
 
 
 def _loose_text(value: object) -> str:

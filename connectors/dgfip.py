@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
-from . import client, errors
+from . import client, parsing
 from .types import CallContext, SourceResult
 
 DOCUMENT_KIND = "attestation_fiscale"
@@ -41,15 +41,15 @@ def fetch_attestation_fiscale(siren: str, *, call: CallContext) -> AttestationFi
 def parse_attestation_fiscale(payload: dict) -> AttestationFiscale:
     try:
         data = payload["data"]
-        if not _text(data["document_url"]):
+        if not parsing.text(data["document_url"]):
             raise ValueError("attestation sans document_url")
         return AttestationFiscale(
             payload=payload,
-            date_delivrance=_iso_date(data["date_delivrance_attestation"]),
-            date_periode_analysee=_iso_date(data.get("date_periode_analysee")),
+            date_delivrance=parsing.iso_date(data["date_delivrance_attestation"]),
+            date_periode_analysee=parsing.iso_date(data.get("date_periode_analysee")),
         )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise _malformed("attestation fiscale", exc) from exc
+    except parsing.PARSE_ERRORS as exc:
+        raise parsing.malformed("DGFIP", "attestation fiscale", exc) from exc
 
 
 def fetch_chiffres_affaires(siret: str, *, call: CallContext) -> ChiffresAffaires:
@@ -64,8 +64,8 @@ def parse_chiffres_affaires(payload: dict) -> ChiffresAffaires:
         if not isinstance(items, list):
             raise TypeError(f"liste d'exercices attendue, reçu {type(items).__name__}")
         exercices = [_exercice(item["data"]) for item in items]
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
-        raise _malformed("chiffres d'affaires", exc) from exc
+    except (*parsing.PARSE_ERRORS, OverflowError) as exc:  # OverflowError: round() of an infinite montant
+        raise parsing.malformed("DGFIP", "chiffres d'affaires", exc) from exc
     exercices.sort(key=lambda exercice: exercice.date_fin_exercice, reverse=True)
     return ChiffresAffaires(payload=payload, exercices=tuple(exercices))
 
@@ -74,27 +74,7 @@ def _exercice(data: dict) -> Exercice:
     montant = data["chiffre_affaires"]
     if isinstance(montant, bool) or not isinstance(montant, int | float):
         raise TypeError(f"montant attendu, reçu {montant!r}")
-    fin = _iso_date(data["date_fin_exercice"])
+    fin = parsing.iso_date(data["date_fin_exercice"])
     if fin is None:
         raise ValueError("date_fin_exercice vide")
     return Exercice(montant=round(montant), date_fin_exercice=fin)
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise TypeError(f"texte attendu, reçu {type(value).__name__}")
-    return value.strip()
-
-
-def _iso_date(value: object) -> date | None:
-    text = _text(value)
-    return date.fromisoformat(text) if text else None
-
-
-def _malformed(what: str, exc: Exception) -> errors.ProviderError:
-    reason = f"champ manquant {exc}" if isinstance(exc, KeyError) else str(exc)
-    return errors.ProviderError(
-        f"Réponse DGFIP ({what}) incomplète ou mal formée : {reason}.", http_status=200, code="malformed"
-    )

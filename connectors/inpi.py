@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 
-from . import client, errors
+from . import client, parsing
 from .types import CallContext, SourceResult
 
 DOCUMENT_KIND = "extrait_rne"
@@ -44,34 +44,29 @@ def parse_extrait_rne(payload: dict) -> ExtraitRne:
     try:
         data = payload["data"]
         identite = data["identite_entreprise"]
-        _optional_text(data.get("document_url"))
+        parsing.text(data.get("document_url"))
         capital = identite.get("capital_social") or {}
         return ExtraitRne(
             payload=payload,
-            siren=_required_text(identite["siren"]),
+            siren=parsing.required_text(identite["siren"]),
             denomination=_denomination(identite),
-            forme_juridique=_optional_text((identite.get("forme_juridique") or {}).get("libelle")),
+            forme_juridique=parsing.text((identite.get("forme_juridique") or {}).get("libelle")),
             capital_social=_decimal(capital.get("montant")),
-            devise=_optional_text(capital.get("devise")),
+            devise=parsing.text(capital.get("devise")),
             adresse_siege=_adresse(identite.get("adresse_siege_social") or {}),
             dirigeants=tuple(_dirigeant(item) for item in data["dirigeants_et_associes"]),
         )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        reason = f"champ manquant {exc}" if isinstance(exc, KeyError) else str(exc)
-        raise errors.ProviderError(
-            f"Réponse INPI (extrait RNE) incomplète ou mal formée : {reason}.",
-            http_status=200,
-            code="malformed",
-        ) from exc
+    except parsing.PARSE_ERRORS as exc:
+        raise parsing.malformed("INPI", "extrait RNE", exc) from exc
 
 
 def _denomination(identite: dict) -> str:
     """A company's dénomination; for an individual entrepreneur, "Prénoms NOM"."""
-    denomination = _optional_text(identite.get("denomination"))
+    denomination = parsing.text(identite.get("denomination"))
     if denomination:
         return denomination
     prenoms = _prenoms(identite.get("prenoms"))
-    return " ".join(part for part in (prenoms, _optional_text(identite.get("nom"))) if part)
+    return " ".join(part for part in (prenoms, parsing.text(identite.get("nom"))) if part)
 
 
 def _dirigeant(item: dict) -> Dirigeant:
@@ -79,27 +74,27 @@ def _dirigeant(item: dict) -> Dirigeant:
         raise TypeError(f"dirigeant attendu sous forme d'objet, reçu {type(item).__name__}")
     return Dirigeant(
         # A legal person as manager has a dénomination instead of a name.
-        nom=_optional_text(item.get("nom")) or _optional_text(item.get("denomination")),
+        nom=parsing.text(item.get("nom")) or parsing.text(item.get("denomination")),
         prenoms=_prenoms(item.get("prenoms", item.get("prenom"))),
-        qualite=_optional_text(item.get("qualite")),
+        qualite=parsing.text(item.get("qualite")),
     )
 
 
 def _prenoms(value: object) -> str:
     if isinstance(value, list):
-        return " ".join(_optional_text(prenom) for prenom in value if prenom)
-    return _optional_text(value)
+        return " ".join(parsing.text(prenom) for prenom in value if prenom)
+    return parsing.text(value)
 
 
 def _adresse(adresse: dict) -> str:
     """One postal line: "2 PLACE AUX ETOILES, 93200 SAINT-DENIS"; the country only when it is not France."""
-    pays = _optional_text(adresse.get("pays"))
+    pays = parsing.text(adresse.get("pays"))
     commune = " ".join(
-        part for part in (_optional_text(adresse.get("code_postal")), _optional_text(adresse.get("commune"))) if part
+        part for part in (parsing.text(adresse.get("code_postal")), parsing.text(adresse.get("commune"))) if part
     )
     parts = (
-        _optional_text(adresse.get("voie")),
-        _optional_text(adresse.get("complement")),
+        parsing.text(adresse.get("voie")),
+        parsing.text(adresse.get("complement")),
         commune,
         "" if pays.upper() == "FRANCE" else pays,
     )
@@ -118,18 +113,3 @@ def _decimal(value: object) -> Decimal | None:
     if not amount.is_finite():
         raise ValueError(f"montant illisible : {value!r}")
     return amount
-
-
-def _optional_text(value: object) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise TypeError(f"texte attendu, reçu {type(value).__name__}")
-    return value.strip()
-
-
-def _required_text(value: object) -> str:
-    text = _optional_text(value)
-    if not text:
-        raise ValueError("valeur obligatoire vide")
-    return text

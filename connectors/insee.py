@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from . import client, errors
+from . import client, parsing
 from .types import CallContext, SourceResult
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -73,12 +73,12 @@ def parse_etablissement(payload: dict) -> InseeEtablissement:
     try:
         data = payload["data"]
         unite_legale = data["unite_legale"]
-        etat = _required_text(data["etat_administratif"])
+        etat = parsing.required_text(data["etat_administratif"], numbers=True)
         status_diffusion = _text(data["status_diffusion"])
         return InseeEtablissement(
             payload=payload,
-            siret=_required_text(data["siret"]),
-            siren=_required_text(unite_legale["siren"]),
+            siret=parsing.required_text(data["siret"], numbers=True),
+            siren=parsing.required_text(unite_legale["siren"], numbers=True),
             siege_social=_bool(data["siege_social"]),
             etat_administratif=etat,
             date_fermeture=_timestamp_date(data["date_fermeture"]) if etat == "F" else None,
@@ -96,19 +96,19 @@ def parse_etablissement(payload: dict) -> InseeEtablissement:
             ess=_optional_bool(unite_legale.get("economie_sociale_et_solidaire")),
             unite_legale_etat=_text(unite_legale.get("etat_administratif")),
         )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise _malformed("établissement", exc) from exc
+    except parsing.PARSE_ERRORS as exc:
+        raise parsing.malformed("INSEE", "établissement", exc) from exc
 
 
 def parse_unite_legale(payload: dict) -> InseeUniteLegale:
     try:
         data = payload["data"]
-        etat = _required_text(data["etat_administratif"])
+        etat = parsing.required_text(data["etat_administratif"], numbers=True)
         status_diffusion = _text(data["status_diffusion"])
         tranche = data.get("tranche_effectif_salarie") or {}
         return InseeUniteLegale(
             payload=payload,
-            siren=_required_text(data["siren"]),
+            siren=parsing.required_text(data["siren"], numbers=True),
             etat_administratif=etat,
             date_cessation=_timestamp_date(data.get("date_cessation")) if etat == "C" else None,
             raison_sociale=_raison_sociale(data),
@@ -119,8 +119,8 @@ def parse_unite_legale(payload: dict) -> InseeUniteLegale:
             diffusible=status_diffusion == DIFFUSIBLE,
             ess=_optional_bool(data.get("economie_sociale_et_solidaire")),
         )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise _malformed("unité légale", exc) from exc
+    except parsing.PARSE_ERRORS as exc:
+        raise parsing.malformed("INSEE", "unité légale", exc) from exc
 
 
 def _raison_sociale(unite_legale: dict) -> str:
@@ -170,20 +170,7 @@ def _nomenclature(value: dict) -> Nomenclature:
 
 def _text(value: object) -> str:
     """A text field, null read as empty; numbers tolerated (e.g. a numéro de voie), anything else refused."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        raise TypeError(f"texte attendu, reçu {value!r}")
-    if isinstance(value, str | int):
-        return str(value).strip()
-    raise TypeError(f"texte attendu, reçu {type(value).__name__}")
-
-
-def _required_text(value: object) -> str:
-    text = _text(value)
-    if not text:
-        raise ValueError("valeur obligatoire vide")
-    return text
+    return parsing.text(value, numbers=True)
 
 
 def _bool(value: object) -> bool:
@@ -206,10 +193,3 @@ def _timestamp_date(value: object) -> date | None:
         return datetime.fromtimestamp(value, tz=PARIS).date()
     except (OverflowError, OSError) as exc:
         raise ValueError(f"horodatage hors limites : {value!r}") from exc
-
-
-def _malformed(what: str, exc: Exception) -> errors.ProviderError:
-    reason = f"champ manquant {exc}" if isinstance(exc, KeyError) else str(exc)
-    return errors.ProviderError(
-        f"Réponse INSEE ({what}) incomplète ou mal formée : {reason}.", http_status=200, code="malformed"
-    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
-from . import client, errors
+from . import client, parsing
 from .types import CallContext, SourceResult
 
 DOCUMENT_KIND = "attestation_vigilance"
@@ -49,36 +49,18 @@ def parse_attestation_vigilance(payload: dict) -> AttestationVigilance:
     try:
         data = payload["data"]
         status = data["entity_status"]
-        code = _text(status["code"])
+        code = parsing.text(status["code"])
         if not code:
             raise ValueError("entity_status.code vide")
-        if code != REFUS_DE_DELIVRANCE and not _text(data["document_url"]):
+        if code != REFUS_DE_DELIVRANCE and not parsing.text(data["document_url"]):
             raise ValueError("attestation délivrée sans document_url")
         return AttestationVigilance(
             payload=payload,
             entity_status_code=code,
-            entity_status_libelle=_text(status.get("libelle")),
-            date_debut_validite=_iso_date(data["date_debut_validite"]),
-            date_fin_validite=_iso_date(data["date_fin_validite"]),
-            code_securite=_text(data.get("code_securite")),
+            entity_status_libelle=parsing.text(status.get("libelle")),
+            date_debut_validite=parsing.iso_date(data["date_debut_validite"]),
+            date_fin_validite=parsing.iso_date(data["date_fin_validite"]),
+            code_securite=parsing.text(data.get("code_securite")),
         )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        reason = f"champ manquant {exc}" if isinstance(exc, KeyError) else str(exc)
-        raise errors.ProviderError(
-            f"Réponse URSSAF (attestation de vigilance) incomplète ou mal formée : {reason}.",
-            http_status=200,
-            code="malformed",
-        ) from exc
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise TypeError(f"texte attendu, reçu {type(value).__name__}")
-    return value.strip()
-
-
-def _iso_date(value: object) -> date | None:
-    text = _text(value)
-    return date.fromisoformat(text) if text else None
+    except parsing.PARSE_ERRORS as exc:
+        raise parsing.malformed("URSSAF", "attestation de vigilance", exc) from exc
