@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,8 @@ import requests
 BASE_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BASE_DIR))
 
+from passemarche.worker_process import start_worker, stop_worker  # noqa: E402
+
 
 def wait_http(url: str, timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
@@ -35,17 +36,6 @@ def wait_http(url: str, timeout: float = 20) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError(f"{url} did not answer")
-
-
-def wait_log(path: Path, needle: bytes, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(path.read_text())
-        if needle in path.read_bytes():
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"worker not ready:\n{path.read_text()}")
 
 
 def main() -> None:
@@ -82,7 +72,6 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
 
-    processes = []
     sandbox = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "connectors.sandbox", "--port", str(args.port)],
         cwd=BASE_DIR,
@@ -91,43 +80,15 @@ def main() -> None:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    processes.append(sandbox)
-    worker_log = workdir / "worker.log"
-    with open(worker_log, "wb") as log:
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "passemarche",
-                "worker",
-                "--concurrency=8",
-                "--without-mingle",
-                "--without-gossip",
-                "--without-heartbeat",
-                "--loglevel=INFO",
-            ],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    processes.append(worker)
     try:
         wait_http(f"{base_url}/__sandbox__/health")
-        wait_log(worker_log, b"ready.", worker)
-        run(args)
+        worker = start_worker(env=env, log_path=workdir / "worker.log", concurrency=8)
+        try:
+            run(args)
+        finally:
+            stop_worker(worker)
     finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)  # the worker's main process stops its own pool
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_worker(sandbox)
 
 
 def run(args) -> None:

@@ -27,6 +27,19 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by the engine only (fetches, audit trail): viewable, never added, changed or deleted."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class HabilitationInline(admin.TabularInline):
     model = Habilitation
     extra = 0
@@ -118,24 +131,15 @@ class CandidatureAdmin(admin.ModelAdmin):
 
 
 @admin.register(SourceFetch)
-class SourceFetchAdmin(admin.ModelAdmin):
+class SourceFetchAdmin(ReadOnlyAdmin):
     list_display = ("candidature", "source", "status", "attempts", "http_status", "error_code", "fetched_at")
     list_filter = ("source", "status")
     search_fields = ("candidature__siret",)
     list_select_related = ("candidature__consultation",)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(UpstreamCall)
-class UpstreamCallAdmin(admin.ModelAdmin):
+class UpstreamCallAdmin(ReadOnlyAdmin):
     list_display = (
         "created_at",
         "source",
@@ -150,27 +154,12 @@ class UpstreamCallAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("organisation",)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin):
+class DocumentAdmin(ReadOnlyAdmin):
     list_display = ("candidature", "source", "kind", "content_type", "size", "valid_until")
     list_filter = ("source", "kind")
     readonly_fields = [field.name for field in Document._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 admin.site.site_header = _("Passe Marché — administration")

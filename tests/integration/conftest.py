@@ -8,11 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -21,8 +16,8 @@ from django.db import connection
 
 from connectors.sandbox.server import start_in_thread
 from passemarche.celery import app as celery_app
+from passemarche.worker_process import start_worker, stop_worker
 
-BASE_DIR = Path(__file__).resolve().parents[2]
 WORKER_CONCURRENCY = 8
 
 
@@ -70,48 +65,11 @@ def celery_worker(worker_env, tmp_path_factory):
             os.makedirs(settings.CELERY_BROKER_TRANSPORT_OPTIONS[key], exist_ok=True)
     else:
         celery_app.control.purge()
-    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
-    log_file = open(log_path, "wb")  # noqa: SIM115 — kept open for the worker's lifetime
-    process = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "passemarche",
-            "worker",
-            f"--concurrency={WORKER_CONCURRENCY}",
-            "--without-mingle",
-            "--without-gossip",
-            "--without-heartbeat",
-            "--loglevel=INFO",
-        ],
-        cwd=BASE_DIR,
-        env=worker_env,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    process = start_worker(
+        env=worker_env, log_path=tmp_path_factory.mktemp("worker") / "worker.log", concurrency=WORKER_CONCURRENCY
     )
-    _wait_for_worker(process, log_path)
     yield process
-    process.send_signal(signal.SIGTERM)  # warm shutdown of the main process; it stops its pool itself
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=20)
-    log_file.close()
-
-
-def _wait_for_worker(process: subprocess.Popen, log_path: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"Celery worker exited:\n{log_path.read_text()}")
-        if b"ready." in log_path.read_bytes():
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"Celery worker not ready after {timeout} s:\n{log_path.read_text()}")
+    stop_worker(process)
 
 
 @pytest.fixture
