@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from django.db.models import Prefetch, Q
@@ -33,14 +34,14 @@ def fetch_for_task(*, fetch_id: int) -> SourceFetch | None:
     return SourceFetch.objects.select_related("candidature__consultation__organisation").filter(pk=fetch_id).first()
 
 
-def stored_results(*, candidature: Candidature) -> dict[str, SourceResult]:
-    """Typed results rebuilt from the raw answers kept on the fetch rows (no HTTP)."""
-    results: dict[str, SourceResult] = {}
-    for fetch in candidature.fetches.all():
-        if fetch.payload is None or fetch.status not in (SourceFetch.Status.OK, SourceFetch.Status.REFUSED):
-            continue
-        results[fetch.source] = registry.get_source(fetch.source).parse(fetch.payload)
-    return results
+def stored_results(*, candidature: Candidature, sources: Iterable[str]) -> dict[str, SourceResult]:
+    """Typed results of these sources rebuilt from the raw answers kept on the fetch rows (no HTTP)."""
+    fetches = candidature.fetches.filter(
+        source__in=list(sources),
+        status__in=(SourceFetch.Status.OK, SourceFetch.Status.REFUSED),
+        payload__isnull=False,
+    ).values_list("source", "payload")
+    return {source: registry.get_source(source).parse(payload) for source, payload in fetches}
 
 
 def candidature_for_dossier(*, pk: int) -> Candidature:

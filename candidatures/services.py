@@ -209,7 +209,7 @@ def fetch_store_result(*, fetch: SourceFetch, result: SourceResult) -> SourceFet
         fetch.next_retry_at = None
         fetch.duration_ms = _elapsed_ms(fetch.started_at, now)
         fetch.save()
-        candidature_derive(candidature=candidature)
+        candidature_derive(candidature=candidature, source=fetch.source, result=result)
         _candidature_refresh_status(candidature)
     return fetch
 
@@ -266,12 +266,19 @@ def fetch_reschedule(*, fetch_id: int) -> bool:
     return True
 
 
-def candidature_derive(*, candidature: Candidature) -> None:
-    """Rebuild what is derived from the stored answers: identity, turnover, exclusion flags (idempotent)."""
-    results = selectors.stored_results(candidature=candidature)
-    _company_identity_refresh(candidature=candidature, results=results)
-    _turnover_refresh(candidature=candidature, results=results)
-    _exclusion_flags_refresh(candidature=candidature, flags=exclusions.evaluate(results))
+IDENTITY_SOURCES = ("insee_etablissement", "insee_unite_legale", "inpi_rne_extrait")
+
+
+def candidature_derive(*, candidature: Candidature, source: str, result: SourceResult) -> None:
+    """Rebuild what this source's new answer feeds (idempotent): its own flags, and the identity or the turnover
+    when it carries them. Flags are per source, so the other answers are not parsed again; the identity merges
+    the identity sources, the only stored answers re-read."""
+    _exclusion_flags_refresh(candidature=candidature, source=source, flags=exclusions.evaluate({source: result}))
+    if source in IDENTITY_SOURCES:
+        stored = selectors.stored_results(candidature=candidature, sources=IDENTITY_SOURCES)
+        _company_identity_refresh(candidature=candidature, results=stored | {source: result})
+    if isinstance(result, ChiffresAffaires):
+        _turnover_refresh(candidature=candidature, chiffres=result)
 
 
 def _company_identity_refresh(*, candidature: Candidature, results: dict[str, SourceResult]) -> None:
@@ -316,10 +323,7 @@ def _company_identity_refresh(*, candidature: Candidature, results: dict[str, So
     CompanyIdentity.objects.update_or_create(candidature=candidature, defaults=values)
 
 
-def _turnover_refresh(*, candidature: Candidature, results: dict[str, SourceResult]) -> None:
-    chiffres = results.get("dgfip_chiffres_affaires")
-    if not isinstance(chiffres, ChiffresAffaires):
-        return
+def _turnover_refresh(*, candidature: Candidature, chiffres: ChiffresAffaires) -> None:
     candidature.turnovers.all().delete()
     Turnover.objects.bulk_create(
         Turnover(candidature=candidature, montant=exercice.montant, date_fin_exercice=exercice.date_fin_exercice)
@@ -327,8 +331,8 @@ def _turnover_refresh(*, candidature: Candidature, results: dict[str, SourceResu
     )
 
 
-def _exclusion_flags_refresh(*, candidature: Candidature, flags: list[exclusions.Flag]) -> None:
-    candidature.exclusion_flags.all().delete()
+def _exclusion_flags_refresh(*, candidature: Candidature, source: str, flags: list[exclusions.Flag]) -> None:
+    candidature.exclusion_flags.filter(source=source).delete()
     ExclusionFlag.objects.bulk_create(
         ExclusionFlag(
             candidature=candidature,

@@ -233,3 +233,19 @@ def test_a_scheduled_retry_puts_the_fetch_back_to_pending_when_due(
 )
 def test_retry_delay_backs_off_and_honours_the_api(attempt, retry_after, expected):
     assert services.retry_delay(attempt=attempt, retry_after=retry_after, base=2.0, cap=300.0) == expected
+
+
+def test_each_source_refreshes_only_its_own_flags(candidature):
+    _, refused = load_case("api_entreprise_v4_acoss_attestations_sociales", "attestation_non_delivree.yaml")
+    _, closed = load_case("api_entreprise_v4_insee_etablissements", "personne_morale_etat_cesse.yaml")
+    urssaf_fetch = fetch_of(candidature, "urssaf_attestation_vigilance")
+
+    services.fetch_store_result(fetch=urssaf_fetch, result=urssaf.parse_attestation_vigilance(refused))
+    services.fetch_store_result(
+        fetch=fetch_of(candidature, "insee_etablissement"), result=insee.parse_etablissement(closed)
+    )
+    assert set(candidature.exclusion_flags.values_list("code", flat=True)) == {"urssaf_refus", "etablissement_ferme"}
+
+    services.fetch_store_result(fetch=urssaf_fetch, result=official_result("urssaf_attestation_vigilance"))
+
+    assert list(candidature.exclusion_flags.values_list("code", flat=True)) == ["etablissement_ferme"]
