@@ -153,10 +153,7 @@ def _call_record(
         if "json" in content_type or "text" in content_type:
             excerpt = response.content[:EXCERPT_CHARS].decode("utf-8", errors="replace")
         if status >= 400:
-            try:
-                error_code = str(_first_error(response.json()).get("code") or "")
-            except ValueError:
-                error_code = ""
+            error_code = str(_first_error(_json_or_none(response)).get("code") or "")
     return CallRecord(
         provider=provider,
         url=url,
@@ -167,6 +164,14 @@ def _call_record(
         response_excerpt=excerpt,
         rate_limit=rate_limit,
     )
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    """The body of an error answer, when it is JSON at all (proxies answer HTML pages too)."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 def _decode_json(response: requests.Response) -> Any:
@@ -203,11 +208,7 @@ def api_entreprise_get(path: str, *, call: CallContext) -> ApiResponse:
         call=call,
     )
     if response.status_code != 200:
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        raise _error_for_status(response.status_code, body, response.headers)
+        raise _error_for_status(response.status_code, _json_or_none(response), response.headers)
     body = _decode_json(response)
     if not isinstance(body, dict) or "data" not in body:
         raise errors.ProviderError("Réponse du fournisseur sans données.", http_status=200, code="malformed")
@@ -228,15 +229,12 @@ def bodacc_get(path: str, *, params: dict[str, str], call: CallContext) -> dict[
         call=call,
     )
     if response.status_code != 200:
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
         if response.status_code == 429:
             retry_after = _parse_retry_after(response.headers.get("Retry-After")) or 60.0
             raise errors.RateLimited("Limite de débit BODACC atteinte.", retry_after=retry_after, http_status=429)
         if response.status_code >= 500:
             raise errors.Transient("BODACC est indisponible.", http_status=response.status_code)
+        body = _json_or_none(response)
         message = body.get("message", "") if isinstance(body, dict) else ""
         raise errors.BadRequest("Requête refusée par BODACC.", http_status=response.status_code, detail=message)
     body = _decode_json(response)

@@ -198,6 +198,19 @@ class SandboxApp:
         if ms > 0:
             time.sleep(ms / 1000)
 
+    def rate_limit(self, token: str, family: str) -> tuple[list[tuple[str, str]], Response | None]:
+        """Count the call; return the RateLimit-* headers, and the 429 answer when over the limit."""
+        decision = self.controls.hit(token, family, time.time())
+        rate_headers = decision.headers() if decision else []
+        if decision and not decision.allowed:
+            refusal = json_response(
+                429,
+                official_errors.body(official_errors.TOO_MANY_REQUESTS),
+                [*rate_headers, ("Retry-After", str(decision.retry_after))],
+            )
+            return rate_headers, refusal
+        return rate_headers, None
+
     # API Entreprise -----------------------------------------------------------------------------------
     def api_entreprise(self, request: Request, route: Route, identifier: str) -> Response:
         if request.method != "GET":
@@ -205,14 +218,9 @@ class SandboxApp:
         token = request.bearer_token()
         if not token or not secrets.compare_digest(token, self.config.token):
             return json_response(401, official_errors.body(official_errors.INVALID_TOKEN))
-        decision = self.controls.hit(token, "json", time.time())
-        rate_headers = decision.headers() if decision else []
-        if decision and not decision.allowed:
-            return json_response(
-                429,
-                official_errors.body(official_errors.TOO_MANY_REQUESTS),
-                [*rate_headers, ("Retry-After", str(decision.retry_after))],
-            )
+        rate_headers, refusal = self.rate_limit(token, "json")
+        if refusal:
+            return refusal
         errors = self.invalid_parameters(request, route, identifier)
         if errors:
             return json_response(422, official_errors.body(*errors), rate_headers)
@@ -296,14 +304,9 @@ class SandboxApp:
     # Documents ----------------------------------------------------------------------------------------
     def file(self, request: Request) -> Response:
         token = request.bearer_token() or "document-links"
-        decision = self.controls.hit(token, "documents", time.time())
-        rate_headers = decision.headers() if decision else []
-        if decision and not decision.allowed:
-            return json_response(
-                429,
-                official_errors.body(official_errors.TOO_MANY_REQUESTS),
-                [*rate_headers, ("Retry-After", str(decision.retry_after))],
-            )
+        rate_headers, refusal = self.rate_limit(token, "documents")
+        if refusal:
+            return refusal
         relative = request.path[len(FILES_PREFIX) :]
         path = documents.resolve(relative)
         valid = path is not None and documents.is_valid(
