@@ -231,7 +231,7 @@ def fetch_store_failure(
         if isinstance(error, errors.ConnectorError):
             fetch.http_status = error.http_status
             fetch.error_code = error.code or type(error).__name__
-            fetch.error_detail = f"{error} {error.detail if error.detail != str(error) else ''}".strip()
+            fetch.error_detail = error.explanation
         else:
             fetch.http_status = None
             fetch.error_code = "erreur_interne"

@@ -16,6 +16,12 @@ class ConnectorError(Exception):
         self.code = code
         self.detail = detail or message
 
+    @property
+    def explanation(self) -> str:
+        """The French sentence kept for people: ours, then the provider's own detail when it adds something."""
+        message = str(self)
+        return message if self.detail == message else f"{message} ({self.detail})"
+
 
 class Transient(ConnectorError):
     """Upstream failed for now (502/503/504, timeout, connection reset): retry, after `retry_after` if given."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import responses
 from django.core.management import call_command
@@ -33,3 +35,17 @@ def test_invalid_input_exits_2_with_a_french_message_and_no_call(argv, message, 
     assert len(mock.calls) == 0
     assert Candidature.objects.count() == 0
     assert Organisation.objects.count() == 0
+
+
+def test_a_dossier_still_incomplete_after_wait_exits_3_and_says_why(capsys, django_capture_on_commit_callbacks):
+    """No worker answered (no broker here): the dossier is printed as it stands."""
+    with django_capture_on_commit_callbacks() as enqueue_callbacks, pytest.raises(SystemExit) as excinfo:
+        call_command("assemble_dossier", "--siret", "55204944776279", "--wait", "0.2", "--json")
+
+    captured = capsys.readouterr()
+    assert excinfo.value.code == 3
+    assert "un worker Celery est-il démarré" in captured.err
+    dossier = json.loads(captured.out)
+    assert dossier["status"] == "in_progress"
+    assert {source["status"] for source in dossier["sources"].values()} == {"pending"}
+    assert len(enqueue_callbacks) == 1, "the fan-out is enqueued once, on commit"

@@ -249,3 +249,11 @@ def test_each_source_refreshes_only_its_own_flags(candidature):
     services.fetch_store_result(fetch=urssaf_fetch, result=official_result("urssaf_attestation_vigilance"))
 
     assert list(candidature.exclusion_flags.values_list("code", flat=True)) == ["etablissement_ferme"]
+
+
+def test_a_failure_keeps_our_message_and_the_providers_detail(candidature):
+    error = errors.NotFound("Entité non trouvée chez le fournisseur.", http_status=404, detail="Le siret est inconnu")
+
+    fetch = services.fetch_store_failure(fetch=fetch_of(candidature, "insee_etablissement"), error=error)
+
+    assert fetch.error_detail == "Entité non trouvée chez le fournisseur. (Le siret est inconnu)"
