@@ -6,3 +6,7 @@ DEMO_CONSULTATION_REFERENCE = "DEMO-2026-001"
 DEMO_CONSULTATION_TITLE = "Rénovation énergétique de l'école Jules-Ferry"
 DEMO_ADMIN_USERNAME = "admin"
 DEMO_ADMIN_PASSWORD = "demo-admin-passemarche"  # noqa: S105 — a local demo account, printed on purpose
+DEMO_BUYER_EMAIL = "acheteur@demo.passemarche.local"
+DEMO_BUYER_PASSWORD = "demo-acheteur-passemarche"  # noqa: S105 — a local demo account, printed on purpose
+DEMO_COMPANY_EMAIL = "entreprise@demo.passemarche.local"
+DEMO_COMPANY_PASSWORD = "demo-entreprise-passemarche"  # noqa: S105 — a local demo account, printed on purpose

@@ -1,5 +1,8 @@
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from connectors import registry
@@ -21,6 +24,21 @@ class Organisation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.siret})"
+
+
+class OrganisationMember(models.Model):
+    """A buyer (acheteur): a user acting for one organisation; sees only that organisation's consultations."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="buyer_membership")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="members")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("acheteur")
+        verbose_name_plural = _("acheteurs")
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.organisation.name}"
 
 
 class Habilitation(models.Model):
@@ -58,17 +76,37 @@ class Consultation(models.Model):
     title = models.CharField(_("intitulé"), max_length=255)
     market_type = models.CharField(_("type de marché"), max_length=16, choices=MarketType)
     deadline = models.DateTimeField(_("date limite de remise"), null=True, blank=True)
+    # Keys of candidatures.pieces.PIECES the buyer asks for (the always-required pieces are implied).
+    required_pieces = models.JSONField(_("pièces demandées"), default=list, blank=True)
+    published_at = models.DateTimeField(_("publiée le"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
 
     class Meta:
         verbose_name = _("consultation")
         verbose_name_plural = _("consultations")
         constraints = [
-            models.UniqueConstraint(fields=["organisation", "reference"], name="unique_consultation_reference")
+            models.UniqueConstraint(fields=["organisation", "reference"], name="unique_consultation_reference"),
+            # The public link is /c/<reference>/: a published reference names one consultation.
+            models.UniqueConstraint(
+                fields=["reference"], condition=Q(published_at__isnull=False), name="unique_published_reference"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.reference} — {self.title}"
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
+
+    @property
+    def is_closed(self) -> bool:
+        """Past the deadline: no submission is accepted any more."""
+        return self.deadline is not None and timezone.now() >= self.deadline
 
 
 class Lot(models.Model):
@@ -97,6 +135,26 @@ class Candidature(models.Model):
     siren = models.CharField(_("SIREN"), max_length=9)
     status = models.CharField(_("statut"), max_length=16, choices=Status, default=Status.IN_PROGRESS)
     requested_by = models.CharField(_("demandée par"), max_length=255, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="candidatures",
+        verbose_name=_("compte de l'entreprise"),
+    )
+    # What the company typed itself (contact, lots, values the State could not give): never a State value.
+    declared = models.JSONField(_("déclaré par l'entreprise"), default=dict, blank=True)
+    declaration_signed_at = models.DateTimeField(_("déclaration sur l'honneur le"), null=True, blank=True)
+    declaration_signed_by = models.CharField(_("déclaration signée par"), max_length=255, blank=True)
+    submitted_at = models.DateTimeField(_("déposée le"), null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The dossier as submitted, and the sha256 of its canonical JSON (which lists every document's sha256).
+    frozen_dossier = models.JSONField(_("dossier déposé"), null=True, blank=True)
+    frozen_sha256 = models.CharField(_("empreinte du dossier déposé"), max_length=64, blank=True)
+    receipt = models.FileField(_("récépissé"), upload_to="receipts/", max_length=255, blank=True)
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
     completed_at = models.DateTimeField(_("complète le"), null=True, blank=True)
 
@@ -107,6 +165,10 @@ class Candidature(models.Model):
 
     def __str__(self) -> str:
         return f"{self.siret} — {self.consultation.reference}"
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.submitted_at is not None
 
 
 class CompanyIdentity(models.Model):
@@ -124,6 +186,8 @@ class CompanyIdentity(models.Model):
     ess = models.BooleanField(null=True)
     diffusible = models.BooleanField(default=True)
     dirigeants = models.JSONField(default=list)
+    # field name → the source key that gave it (the badge "Récupéré automatiquement — INSEE, le …").
+    provenance = models.JSONField(default=dict)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -229,9 +293,23 @@ def document_upload_to(instance: "Document", filename: str) -> str:
 
 
 class Document(models.Model):
-    """A certificate (justificatif) fetched from a source, stored privately with its fingerprint."""
+    """A certificate (justificatif) fetched from a source or uploaded by the company, stored privately.
+
+    Uploaded pieces have `source` UPLOAD_SOURCE and the piece key as `kind`.
+    """
+
+    UPLOAD_SOURCE = "entreprise"
+
+    class Origin(models.TextChoices):
+        FETCHED = "fetched", _("Récupéré automatiquement")
+        UPLOADED = "uploaded", _("Déposé par l'entreprise")
 
     candidature = models.ForeignKey(Candidature, on_delete=models.CASCADE, related_name="documents")
+    origin = models.CharField(_("origine"), max_length=16, choices=Origin, default=Origin.FETCHED)
+    original_name = models.CharField(_("nom du fichier déposé"), max_length=255, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     fetch = models.ForeignKey(SourceFetch, on_delete=models.SET_NULL, null=True, related_name="documents")
     source = models.CharField(max_length=64)
     kind = models.CharField(max_length=64)
@@ -275,3 +353,47 @@ class ExclusionFlag(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class Contestation(models.Model):
+    """The company's answer to an exclusion flag: a text and files, shown to the buyer beside the evidence.
+
+    Keyed by (code, source) rather than by the flag row, so a refresh of the source never loses it.
+    """
+
+    candidature = models.ForeignKey(Candidature, on_delete=models.CASCADE, related_name="contestations")
+    flag_code = models.CharField(max_length=64)
+    flag_source = models.CharField(max_length=64)
+    text = models.TextField(_("explication"))
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("contestation")
+        verbose_name_plural = _("contestations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["candidature", "flag_code", "flag_source"], name="unique_contestation_per_flag"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.flag_code} ({self.candidature})"
+
+
+class ContestationAttachment(models.Model):
+    contestation = models.ForeignKey(Contestation, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(max_length=255)
+    original_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    content_type = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("pièce jointe de contestation")
+        verbose_name_plural = _("pièces jointes de contestation")
+
+    def __str__(self) -> str:
+        return self.original_name

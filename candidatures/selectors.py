@@ -125,3 +125,18 @@ def fetches_due_for_retry(*, now=None) -> list[int]:
     return list(
         SourceFetch.objects.filter(status=SourceFetch.Status.ERROR, next_retry_at__lte=now).values_list("pk", flat=True)
     )
+
+
+def identity_state(*, candidature: Candidature) -> str:
+    """Where the establishment's identity stands: pending, unknown (not in SIRENE), closed, known or error."""
+    fetch = next((f for f in candidature.fetches.all() if f.source == "insee_etablissement"), None)
+    if fetch is None or fetch.status == SourceFetch.Status.PENDING:
+        return "pending"
+    if fetch.status == SourceFetch.Status.NOT_FOUND:
+        return "unknown"
+    if fetch.status != SourceFetch.Status.OK:
+        return "error"
+    company = getattr(candidature, "company", None)
+    if company is not None and company.etat_administratif == "F":
+        return "closed"
+    return "known"

@@ -18,7 +18,7 @@ from connectors.inpi import ExtraitRne
 from connectors.insee import InseeEtablissement, InseeUniteLegale
 from connectors.types import CallRecord, FetchedDocument, SourceResult
 
-from . import exclusions, selectors
+from . import exclusions, pieces, selectors
 from .models import (
     Candidature,
     CompanyIdentity,
@@ -68,14 +68,18 @@ def consultation_get_or_create(
     consultation, _ = Consultation.objects.get_or_create(
         organisation=organisation,
         reference=reference[:50],
-        defaults={"title": title or reference, "market_type": market_type},
+        defaults={
+            "title": title or reference,
+            "market_type": market_type,
+            "required_pieces": pieces.default_pieces(market_type=market_type),
+        },
     )
     return consultation
 
 
 def sources_needed(*, consultation: Consultation) -> list[str]:
-    """The sources a candidature of this consultation calls (every source of the catalogue for now)."""
-    return list(registry.SOURCES)
+    """The sources a candidature of this consultation calls: those of the pieces it requires."""
+    return pieces.sources_for(keys=consultation.required_pieces)
 
 
 def candidature_start(
@@ -84,6 +88,7 @@ def candidature_start(
     siret: str,
     requested_by: str = "",
     only_sources: Iterable[str] | None = None,
+    owner=None,
 ) -> tuple[Candidature, bool]:
     """Create the candidature and fan out one task per source, on commit. Coming back resumes it.
 
@@ -98,7 +103,7 @@ def candidature_start(
         candidature, created = Candidature.objects.get_or_create(
             consultation=consultation,
             siret=siret,
-            defaults={"siren": siren_of(siret), "requested_by": requested_by},
+            defaults={"siren": siren_of(siret), "requested_by": requested_by, "owner": owner},
         )
         if not created:
             return candidature, False
@@ -288,39 +293,58 @@ def _company_identity_refresh(*, candidature: Candidature, results: dict[str, So
     if not any((etablissement, unite_legale, extrait)):
         return
     values: dict = {}
+    provenance: dict[str, str] = {}
+
+    def take(source: str, fields: dict) -> None:
+        """Later sources win, but never with an empty value."""
+        for name, value in fields.items():
+            if value not in ("", None, []) or name not in values:
+                values[name] = value
+                if value not in ("", None, []):
+                    provenance[name] = source
+
     if isinstance(extrait, ExtraitRne):
-        values |= {
-            "raison_sociale": extrait.denomination,
-            "forme_juridique": extrait.forme_juridique,
-            "adresse": extrait.adresse_siege,
-            "dirigeants": [
-                {"nom": dirigeant.nom, "prenoms": dirigeant.prenoms, "qualite": dirigeant.qualite}
-                for dirigeant in extrait.dirigeants
-            ],
-        }
+        take(
+            "inpi_rne_extrait",
+            {
+                "raison_sociale": extrait.denomination,
+                "forme_juridique": extrait.forme_juridique,
+                "adresse": extrait.adresse_siege,
+                "dirigeants": [
+                    {"nom": dirigeant.nom, "prenoms": dirigeant.prenoms, "qualite": dirigeant.qualite}
+                    for dirigeant in extrait.dirigeants
+                ],
+            },
+        )
     if isinstance(unite_legale, InseeUniteLegale):
-        values |= {
-            "raison_sociale": unite_legale.raison_sociale or values.get("raison_sociale", ""),
-            "categorie_entreprise": unite_legale.categorie_entreprise,
-            "forme_juridique": unite_legale.forme_juridique.libelle,
-            "diffusible": unite_legale.diffusible,
-            "ess": unite_legale.ess,
-        }
+        take(
+            "insee_unite_legale",
+            {
+                "raison_sociale": unite_legale.raison_sociale,
+                "categorie_entreprise": unite_legale.categorie_entreprise,
+                "forme_juridique": unite_legale.forme_juridique.libelle,
+                "diffusible": unite_legale.diffusible,
+                "ess": unite_legale.ess,
+            },
+        )
     if isinstance(etablissement, InseeEtablissement):
         # The establishment answers for the SIRET that candidates: it wins on address, activity and state.
-        values |= {
-            "raison_sociale": etablissement.raison_sociale or values.get("raison_sociale", ""),
-            "enseigne": etablissement.enseigne,
-            "categorie_entreprise": etablissement.categorie_entreprise or values.get("categorie_entreprise", ""),
-            "forme_juridique": etablissement.forme_juridique.libelle or values.get("forme_juridique", ""),
-            "activite_code": etablissement.activite_principale.code,
-            "activite_libelle": etablissement.activite_principale.libelle,
-            "adresse": etablissement.adresse,
-            "etat_administratif": etablissement.etat_administratif,
-            "diffusible": etablissement.diffusible,
-            "ess": etablissement.ess,
-        }
-    CompanyIdentity.objects.update_or_create(candidature=candidature, defaults=values)
+        take(
+            "insee_etablissement",
+            {
+                "raison_sociale": etablissement.raison_sociale,
+                "enseigne": etablissement.enseigne,
+                "categorie_entreprise": etablissement.categorie_entreprise,
+                "forme_juridique": etablissement.forme_juridique.libelle,
+                "activite_code": etablissement.activite_principale.code,
+                "activite_libelle": etablissement.activite_principale.libelle,
+                "adresse": etablissement.adresse,
+                "etat_administratif": etablissement.etat_administratif,
+                "diffusible": etablissement.diffusible,
+                "ess": etablissement.ess,
+            },
+        )
+    CompanyIdentity.objects.update_or_create(candidature=candidature, defaults=values | {"provenance": provenance})
 
 
 def _turnover_refresh(*, candidature: Candidature, chiffres: ChiffresAffaires) -> None:
@@ -332,18 +356,15 @@ def _turnover_refresh(*, candidature: Candidature, chiffres: ChiffresAffaires) -
 
 
 def _exclusion_flags_refresh(*, candidature: Candidature, source: str, flags: list[exclusions.Flag]) -> None:
-    candidature.exclusion_flags.filter(source=source).delete()
-    ExclusionFlag.objects.bulk_create(
-        ExclusionFlag(
+    """Update in place (a flag keeps its id across refreshes); drop the flags the source no longer raises."""
+    for flag in flags:
+        ExclusionFlag.objects.update_or_create(
             candidature=candidature,
             code=flag.code,
-            severity=flag.severity,
-            ground=flag.ground,
             source=flag.source,
-            evidence=flag.evidence,
+            defaults={"severity": flag.severity, "ground": flag.ground, "evidence": flag.evidence},
         )
-        for flag in flags
-    )
+    candidature.exclusion_flags.filter(source=source).exclude(code__in=[flag.code for flag in flags]).delete()
 
 
 def _candidature_refresh_status(candidature: Candidature) -> None:

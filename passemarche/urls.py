@@ -1,9 +1,8 @@
 from django.contrib import admin
-from django.urls import path
-
-from candidatures import views
+from django.urls import include, path
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("admin/", admin.site.urls),
+    path("comptes/", include("allauth.urls")),
+    path("", include("candidatures.urls")),
 ]

@@ -23,6 +23,13 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "widget_tweaks",
+    "dsfr",
+    "django_htmx",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "candidatures",
 ]
 
@@ -35,6 +42,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "passemarche.urls"
@@ -50,6 +59,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "candidatures.context_processors.portal",
             ],
         },
     },
@@ -77,6 +87,69 @@ def database_from_env(url: str) -> dict:
 
 DATABASES = {"default": database_from_env(env("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# django-dsfr renders every form field with the State design system.
+FORM_RENDERER = "dsfr.forms.DsfrDjangoTemplates"
+
+# --- Accounts (django-allauth) ------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "dashboard"
+ACCOUNT_LOGOUT_REDIRECT_URL = "home"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Passe Marché] "
+ACCOUNT_ADAPTER = "candidatures.accounts.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "candidatures.accounts.SocialAccountAdapter"
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_ONLY = False
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Passe Marché <ne-pas-repondre@passemarche.local>")
+# Development prints emails (sign-up and login codes) on the console; production sends them by SMTP (prod.py).
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+
+def proconnect_providers(*, client_id: str, secret: str, server_url: str) -> dict:
+    """ProConnect, the State's agents login, through allauth's OpenID Connect provider; off without a client id."""
+    if not client_id:
+        return {}
+    return {
+        "openid_connect": {
+            "OAUTH_PKCE_ENABLED": True,
+            "APPS": [
+                {
+                    "provider_id": "proconnect",
+                    "name": "ProConnect",
+                    "client_id": client_id,
+                    "secret": secret,
+                    "settings": {
+                        "server_url": server_url,
+                        "token_auth_method": "client_secret_post",
+                        "scope": ["openid", "email", "given_name", "usual_name", "siret"],
+                    },
+                }
+            ],
+        }
+    }
+
+
+PROCONNECT_CLIENT_ID = env("PROCONNECT_CLIENT_ID", default="")
+PROCONNECT_SERVER_URL = env("PROCONNECT_SERVER_URL", default="https://auth.agentconnect.gouv.fr/api/v2")
+SOCIALACCOUNT_PROVIDERS = proconnect_providers(
+    client_id=PROCONNECT_CLIENT_ID,
+    secret=env("PROCONNECT_CLIENT_SECRET", default=""),
+    server_url=PROCONNECT_SERVER_URL,
+)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -153,6 +226,12 @@ API_ENTREPRISE_TIMEOUT_DOCUMENT = env.float("API_ENTREPRISE_TIMEOUT_DOCUMENT", d
 API_ENTREPRISE_RATE_LIMITS = env("API_ENTREPRISE_RATE_LIMITS", default="json=250/60s,documents=50/60s,ip=1000/60s")
 BODACC_BASE_URL = env("BODACC_BASE_URL", default=f"http://127.0.0.1:{SANDBOX_PORT}/bodacc/api/explore/v2.1")
 DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
+# Pieces uploaded by a company (PDF, JPEG, PNG, checked by their bytes).
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Where the public candidate link points (absolute links in emails and receipts).
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
 # Retry policy for transient upstream failures (502/503/504, timeouts, 409, 429).
 FETCH_MAX_ATTEMPTS = env.int("FETCH_MAX_ATTEMPTS", default=5)

@@ -2,12 +2,13 @@
 
 from datetime import timedelta
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from candidatures import demo, services
-from candidatures.models import Consultation, Lot
+from candidatures import demo, pieces, services
+from candidatures.models import Consultation, Lot, OrganisationMember
 from connectors.sandbox import personas
 
 
@@ -25,6 +26,8 @@ class Command(BaseCommand):
                 "title": demo.DEMO_CONSULTATION_TITLE,
                 "market_type": Consultation.MarketType.TRAVAUX,
                 "deadline": timezone.now() + timedelta(days=30),
+                "required_pieces": pieces.default_pieces(market_type=Consultation.MarketType.TRAVAUX),
+                "published_at": timezone.now(),
             },
         )
         if created:
@@ -39,6 +42,9 @@ class Command(BaseCommand):
             user_model.objects.create_superuser(
                 demo.DEMO_ADMIN_USERNAME, "admin@demo.passemarche.local", demo.DEMO_ADMIN_PASSWORD
             )
+        buyer = self._verified_user(demo.DEMO_BUYER_EMAIL, demo.DEMO_BUYER_PASSWORD)
+        OrganisationMember.objects.get_or_create(user=buyer, defaults={"organisation": organisation})
+        self._verified_user(demo.DEMO_COMPANY_EMAIL, demo.DEMO_COMPANY_PASSWORD)
 
         self.stdout.write(
             "\n".join(
@@ -46,6 +52,10 @@ class Command(BaseCommand):
                     "Données de démonstration prêtes :",
                     f"  organisation acheteuse : {organisation.name} — SIRET {organisation.siret}",
                     f"  consultation           : {consultation.reference} — {consultation.title}",
+                    f"  lien candidat          : http://127.0.0.1:8000/c/{consultation.reference}/",
+                    f"  compte acheteur        : {demo.DEMO_BUYER_EMAIL} / {demo.DEMO_BUYER_PASSWORD}",
+                    f"  compte entreprise      : {demo.DEMO_COMPANY_EMAIL} / {demo.DEMO_COMPANY_PASSWORD}",
+                    "  (ou connexion par code : le code est affiché dans la console du serveur web)",
                     f"  administration         : http://127.0.0.1:8000/admin/ — {demo.DEMO_ADMIN_USERNAME} / "
                     f"{demo.DEMO_ADMIN_PASSWORD}",
                     "  entreprises du bac à sable :",
@@ -59,3 +69,13 @@ class Command(BaseCommand):
                 ]
             )
         )
+
+    @staticmethod
+    def _verified_user(email: str, password: str):
+        """A demo account whose address is already verified (allauth asks for it before the first login)."""
+        user_model = get_user_model()
+        user = user_model.objects.filter(email=email).first()
+        if user is None:
+            user = user_model.objects.create_user(username=email, email=email, password=password)
+        EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
+        return user

@@ -1,0 +1,391 @@
+"""Writes of the candidacy in the portal: what the company declares, uploads, contests, signs and submits,
+and the re-fetch of a source. Every refusal is a `DossierError` whose message is shown to the user as is.
+
+A submitted dossier is frozen: every write here refuses it, whatever the form showed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import get_valid_filename
+from django.utils.translation import gettext as _
+
+from connectors.client import sniff_content_type
+
+from . import pieces, selectors, services
+from .models import (
+    Candidature,
+    Consultation,
+    Contestation,
+    ContestationAttachment,
+    Document,
+    ExclusionFlag,
+    SourceFetch,
+)
+
+logger = logging.getLogger(__name__)
+
+EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+
+
+class DossierError(Exception):
+    """A refusal with a French message for the user."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class StateValueLocked(DossierError):
+    """The company tried to change a value that comes from the State."""
+
+
+@dataclass(frozen=True)
+class DeclarableField:
+    name: str
+    label: str
+    # The identity field that, when known from a source, locks this one; "" = always the company's to declare.
+    state_field: str = ""
+
+
+DECLARABLE_FIELDS: dict[str, DeclarableField] = {
+    field.name: field
+    for field in (
+        DeclarableField("contact_nom", _("Nom et prénom du contact")),
+        DeclarableField("contact_email", _("Adresse électronique du contact")),
+        DeclarableField("contact_telephone", _("Téléphone du contact")),
+        DeclarableField("raison_sociale", _("Raison sociale"), state_field="raison_sociale"),
+        DeclarableField("adresse", _("Adresse"), state_field="adresse"),
+        DeclarableField("forme_juridique", _("Forme juridique"), state_field="forme_juridique"),
+        DeclarableField("activite_libelle", _("Activité principale"), state_field="activite_libelle"),
+        DeclarableField("chiffre_affaires", _("Chiffre d'affaires du dernier exercice (€)"), state_field="turnover"),
+    )
+}
+
+
+def _ensure_editable(candidature: Candidature) -> None:
+    if candidature.is_submitted:
+        raise DossierError(_("Cette candidature a été déposée : elle ne peut plus être modifiée."))
+
+
+def locked_fields(*, candidature: Candidature) -> set[str]:
+    """Declarable fields whose value the State already gave: the company cannot change them."""
+    company = getattr(candidature, "company", None)
+    provenance = company.provenance if company is not None else {}
+    has_turnover = candidature.turnovers.exists()
+    return {
+        field.name
+        for field in DECLARABLE_FIELDS.values()
+        if field.state_field and ((field.state_field == "turnover" and has_turnover) or field.state_field in provenance)
+    }
+
+
+def candidature_open(*, consultation: Consultation, siret: str, user) -> tuple[Candidature, bool]:
+    """The company's candidature for this consultation and SIRET: created (sources fetched) or resumed.
+
+    Raises DossierError when the consultation is not open, or when another account holds that SIRET's
+    candidature (without saying whose). The SIRET itself is checked by `validate_siret` (InvalidIdentifier).
+    """
+    if not consultation.is_published:
+        raise DossierError(_("Cette consultation n'est pas publiée."))
+    existing = Candidature.objects.filter(consultation=consultation, siret=siret).first()
+    if existing is not None:
+        if existing.owner_id in (None, user.pk):
+            if existing.owner_id is None:
+                # Created by the buyer's platform (API) for this company: the first account to open it takes it.
+                Candidature.objects.filter(pk=existing.pk, owner__isnull=True).update(owner=user)
+                existing.refresh_from_db(fields=["owner"])
+            if existing.owner_id == user.pk:
+                return existing, False
+        raise DossierError(
+            _(
+                "Une candidature existe déjà pour ce SIRET sur cette consultation, ouverte par un autre compte. "
+                "Demandez à la personne qui l'a ouverte de la compléter."
+            ),
+            field="siret",
+        )
+    if consultation.is_closed:
+        raise DossierError(_("La date limite de remise des candidatures est dépassée."))
+    return services.candidature_start(
+        consultation=consultation, siret=siret, owner=user, requested_by=getattr(user, "email", "")
+    )
+
+
+def candidature_declare(*, candidature: Candidature, values: dict[str, str]) -> Candidature:
+    """Store what the company declares. A value the State gave cannot be declared (enforced here)."""
+    _ensure_editable(candidature)
+    unknown = set(values) - set(DECLARABLE_FIELDS) - {"lots"}
+    if unknown:
+        raise DossierError(_("Champ inconnu : %(field)s.") % {"field": sorted(unknown)[0]})
+    locked = locked_fields(candidature=candidature) & set(values)
+    if locked:
+        field = sorted(locked)[0]
+        raise StateValueLocked(
+            _("« %(label)s » provient d'une source de l'État et ne peut pas être modifié.")
+            % {"label": DECLARABLE_FIELDS[field].label},
+            field=field,
+        )
+    lots = values.get("lots")
+    if lots is not None:
+        valid_lots = set(candidature.consultation.lots.values_list("number", flat=True))
+        if not set(lots) <= valid_lots:
+            raise DossierError(_("Lot inconnu pour cette consultation."), field="lots")
+    with transaction.atomic():
+        candidature = Candidature.objects.select_for_update().get(pk=candidature.pk)
+        _ensure_editable(candidature)
+        declared = dict(candidature.declared)
+        for name, value in values.items():
+            if value in ("", None, []):
+                declared.pop(name, None)
+            else:
+                declared[name] = value
+        candidature.declared = declared
+        candidature.save(update_fields=["declared"])
+    return candidature
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    name: str
+    sha256: str
+    size: int
+    content_type: str
+
+
+def store_uploaded_file(*, uploaded_file, folder: str) -> StoredFile:
+    """Check an upload by its bytes and its size, and store it under its fingerprint (never its own name)."""
+    if uploaded_file.size > settings.UPLOAD_MAX_BYTES:
+        raise DossierError(
+            _("Le fichier dépasse la taille autorisée (%(max)s Mo).")
+            % {"max": settings.UPLOAD_MAX_BYTES // (1024 * 1024)},
+            field="file",
+        )
+    content = uploaded_file.read(settings.UPLOAD_MAX_BYTES + 1)
+    if len(content) > settings.UPLOAD_MAX_BYTES:
+        raise DossierError(_("Le fichier dépasse la taille autorisée."), field="file")
+    if not content:
+        raise DossierError(_("Le fichier est vide."), field="file")
+    content_type = sniff_content_type(content)
+    if content_type is None:
+        raise DossierError(
+            _("Ce fichier n'est ni un PDF, ni une image JPEG ou PNG (son contenu a été vérifié)."), field="file"
+        )
+    sha256 = hashlib.sha256(content).hexdigest()
+    name = f"{folder}/{sha256[:2]}/{sha256}.{EXTENSIONS[content_type]}"
+    if not default_storage.exists(name):
+        name = default_storage.save(name, ContentFile(content))
+    return StoredFile(name=name, sha256=sha256, size=len(content), content_type=content_type)
+
+
+def _original_name(uploaded_file) -> str:
+    return get_valid_filename(uploaded_file.name or "fichier")[:255] if uploaded_file.name else "fichier"
+
+
+def piece_upload(*, candidature: Candidature, piece_key: str, uploaded_file, user) -> Document:
+    """The company uploads a piece by hand (replacing its earlier upload of that piece)."""
+    _ensure_editable(candidature)
+    required = {piece.key: piece for piece in pieces.required_pieces(keys=candidature.consultation.required_pieces)}
+    piece = required.get(piece_key)
+    if piece is None or not piece.uploadable:
+        raise DossierError(_("Cette pièce n'est pas demandée pour cette consultation."), field="piece")
+    stored = store_uploaded_file(uploaded_file=uploaded_file, folder="uploads")
+    with transaction.atomic():
+        candidature = Candidature.objects.select_for_update().get(pk=candidature.pk)
+        _ensure_editable(candidature)
+        document, _created = Document.objects.update_or_create(
+            candidature=candidature,
+            source=Document.UPLOAD_SOURCE,
+            kind=piece_key,
+            defaults={
+                "origin": Document.Origin.UPLOADED,
+                "fetch": None,
+                "file": stored.name,
+                "sha256": stored.sha256,
+                "size": stored.size,
+                "content_type": stored.content_type,
+                "original_name": _original_name(uploaded_file),
+                "uploaded_by": user,
+                "source_url": "",
+                "valid_from": None,
+                "valid_until": None,
+                "fetched_at": timezone.now(),
+            },
+        )
+    return document
+
+
+def piece_upload_remove(*, candidature: Candidature, piece_key: str) -> None:
+    _ensure_editable(candidature)
+    candidature.documents.filter(source=Document.UPLOAD_SOURCE, kind=piece_key).delete()
+
+
+def fetch_restart(*, fetch: SourceFetch, requested_by: str = "", by_company: bool = False) -> SourceFetch:
+    """Fetch a source again now (the company before submitting, the buyer at any time).
+
+    A source the organisation is not habilitated for stays so; a fetch already under way is left alone.
+    """
+    if by_company:
+        _ensure_editable(fetch.candidature)
+    if fetch.status == SourceFetch.Status.UNAUTHORIZED:
+        raise DossierError(_("L'organisation acheteuse n'est pas habilitée à recevoir cette donnée."))
+    with transaction.atomic():
+        fetch = SourceFetch.objects.select_for_update().get(pk=fetch.pk)
+        if fetch.status == SourceFetch.Status.PENDING:
+            return fetch
+        fetch.status = SourceFetch.Status.PENDING
+        fetch.attempts = 0
+        fetch.next_retry_at = None
+        fetch.error_code = ""
+        fetch.error_detail = ""
+        fetch.save(update_fields=["status", "attempts", "next_retry_at", "error_code", "error_detail"])
+        Candidature.objects.filter(pk=fetch.candidature_id).update(
+            status=Candidature.Status.IN_PROGRESS, completed_at=None
+        )
+        fetch_id = fetch.pk
+        transaction.on_commit(lambda: services._enqueue_fetches([fetch_id]))
+    logger.info("Source %s of candidature %s fetched again (%s)", fetch.source, fetch.candidature_id, requested_by)
+    return fetch
+
+
+def contestation_save(*, candidature: Candidature, flag: ExclusionFlag, text: str, files: list, user) -> Contestation:
+    """The company contests a flag: its explanation (replaced on each save) and files (added)."""
+    _ensure_editable(candidature)
+    if flag.candidature_id != candidature.pk:
+        raise DossierError(_("Motif inconnu."))
+    text = text.strip()
+    if not text:
+        raise DossierError(_("Expliquez pourquoi ce motif ne s'applique pas."), field="text")
+    stored = [(upload, store_uploaded_file(uploaded_file=upload, folder="contestations")) for upload in files]
+    with transaction.atomic():
+        contestation, _created = Contestation.objects.update_or_create(
+            candidature=candidature,
+            flag_code=flag.code,
+            flag_source=flag.source,
+            defaults={"text": text, "author": user},
+        )
+        ContestationAttachment.objects.bulk_create(
+            ContestationAttachment(
+                contestation=contestation,
+                file=item.name,
+                original_name=_original_name(upload),
+                sha256=item.sha256,
+                size=item.size,
+                content_type=item.content_type,
+            )
+            for upload, item in stored
+        )
+    return contestation
+
+
+def declaration_sign(*, candidature: Candidature, signatory: str) -> Candidature:
+    """The declaration on honour that no exclusion ground of L2141-1 to L2141-5 applies."""
+    _ensure_editable(candidature)
+    signatory = signatory.strip()
+    if not signatory:
+        raise DossierError(_("Indiquez le nom de la personne qui signe la déclaration."), field="signatory")
+    candidature.declaration_signed_at = timezone.now()
+    candidature.declaration_signed_by = signatory[:255]
+    candidature.save(update_fields=["declaration_signed_at", "declaration_signed_by"])
+    return candidature
+
+
+def submission_blockers(*, candidature: Candidature) -> list[str]:
+    """Why the candidature cannot be submitted yet (empty when it can)."""
+    blockers: list[str] = []
+    if candidature.is_submitted:
+        return [_("La candidature est déjà déposée.")]
+    if candidature.consultation.is_closed:
+        blockers.append(_("La date limite de remise des candidatures est dépassée."))
+    if candidature.status != Candidature.Status.COMPLETE:
+        blockers.append(_("Des informations sont encore en cours de récupération."))
+    identity = selectors.identity_state(candidature=candidature)
+    if identity == "unknown":
+        blockers.append(_("Ce SIRET est inconnu du répertoire SIRENE : la candidature ne peut pas être déposée."))
+    elif identity == "closed":
+        blockers.append(
+            _("Cet établissement est fermé : déposez la candidature avec le SIRET d'un établissement actif.")
+        )
+    if not candidature.declared.get("contact_email"):
+        blockers.append(_("Indiquez l'adresse électronique du contact."))
+    if candidature.consultation.lots.exists() and not candidature.declared.get("lots"):
+        blockers.append(_("Choisissez au moins un lot."))
+    if candidature.declaration_signed_at is None:
+        blockers.append(_("Signez la déclaration sur l'honneur."))
+    return blockers
+
+
+def frozen_dossier_as_dict(*, candidature: Candidature, submitted_at) -> dict:
+    """Everything the company submits, as one canonical document (documents by their sha256)."""
+    candidature = selectors.candidature_for_dossier(pk=candidature.pk)
+    consultation = candidature.consultation
+    return {
+        "dossier": selectors.dossier_as_dict(candidature=candidature),
+        "consultation": {
+            "reference": consultation.reference,
+            "title": consultation.title,
+            "organisation": consultation.organisation.name,
+            "organisation_siret": consultation.organisation.siret,
+            "required_pieces": [piece.key for piece in pieces.required_pieces(keys=consultation.required_pieces)],
+        },
+        "declared": candidature.declared,
+        "declaration": {
+            "signed_at": candidature.declaration_signed_at.isoformat(),
+            "signed_by": candidature.declaration_signed_by,
+        },
+        "contestations": [
+            {
+                "code": contestation.flag_code,
+                "source": contestation.flag_source,
+                "text": contestation.text,
+                "attachments": [
+                    {"name": attachment.original_name, "sha256": attachment.sha256, "size": attachment.size}
+                    for attachment in contestation.attachments.order_by("pk")
+                ],
+            }
+            for contestation in candidature.contestations.order_by("flag_code", "flag_source")
+        ],
+        "submitted_at": submitted_at.isoformat(),
+    }
+
+
+def dossier_sha256(frozen: dict) -> str:
+    canonical = json.dumps(frozen, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def candidature_submit(*, candidature: Candidature, user) -> Candidature:
+    """Freeze the dossier (no change after), store its fingerprint and produce the receipt PDF."""
+    from .receipt import receipt_pdf
+
+    with transaction.atomic():
+        candidature = Candidature.objects.select_for_update().select_related("consultation").get(pk=candidature.pk)
+        blockers = submission_blockers(candidature=candidature)
+        if blockers:
+            raise DossierError(" ".join(blockers))
+        now = timezone.now()
+        frozen = frozen_dossier_as_dict(candidature=candidature, submitted_at=now)
+        candidature.frozen_dossier = frozen
+        candidature.frozen_sha256 = dossier_sha256(frozen)
+        candidature.submitted_at = now
+        candidature.submitted_by = user
+        candidature.save(update_fields=["frozen_dossier", "frozen_sha256", "submitted_at", "submitted_by"])
+    receipt_store(candidature=candidature, content=receipt_pdf(candidature=candidature))
+    return candidature
+
+
+def receipt_store(*, candidature: Candidature, content: bytes) -> None:
+    name = f"receipts/{candidature.frozen_sha256}.pdf"
+    if not default_storage.exists(name):
+        name = default_storage.save(name, ContentFile(content))
+    Candidature.objects.filter(pk=candidature.pk).update(receipt=name)
+    candidature.receipt.name = name
