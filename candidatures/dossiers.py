@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from connectors.client import sniff_content_type
 
@@ -61,14 +62,16 @@ class DeclarableField:
 DECLARABLE_FIELDS: dict[str, DeclarableField] = {
     field.name: field
     for field in (
-        DeclarableField("contact_nom", _("Nom et prénom du contact")),
-        DeclarableField("contact_email", _("Adresse électronique du contact")),
-        DeclarableField("contact_telephone", _("Téléphone du contact")),
-        DeclarableField("raison_sociale", _("Raison sociale"), state_field="raison_sociale"),
-        DeclarableField("adresse", _("Adresse"), state_field="adresse"),
-        DeclarableField("forme_juridique", _("Forme juridique"), state_field="forme_juridique"),
-        DeclarableField("activite_libelle", _("Activité principale"), state_field="activite_libelle"),
-        DeclarableField("chiffre_affaires", _("Chiffre d'affaires du dernier exercice (€)"), state_field="turnover"),
+        DeclarableField("contact_nom", gettext_lazy("Nom et prénom du contact")),
+        DeclarableField("contact_email", gettext_lazy("Adresse électronique du contact")),
+        DeclarableField("contact_telephone", gettext_lazy("Téléphone du contact")),
+        DeclarableField("raison_sociale", gettext_lazy("Raison sociale"), state_field="raison_sociale"),
+        DeclarableField("adresse", gettext_lazy("Adresse"), state_field="adresse"),
+        DeclarableField("forme_juridique", gettext_lazy("Forme juridique"), state_field="forme_juridique"),
+        DeclarableField("activite_libelle", gettext_lazy("Activité principale"), state_field="activite_libelle"),
+        DeclarableField(
+            "chiffre_affaires", gettext_lazy("Chiffre d'affaires du dernier exercice (€)"), state_field="turnover"
+        ),
     )
 }
 

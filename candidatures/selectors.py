@@ -128,15 +128,18 @@ def fetches_due_for_retry(*, now=None) -> list[int]:
 
 
 def identity_state(*, candidature: Candidature) -> str:
-    """Where the establishment's identity stands: pending, unknown (not in SIRENE), closed, known or error."""
     fetch = next((f for f in candidature.fetches.all() if f.source == "insee_etablissement"), None)
-    if fetch is None or fetch.status == SourceFetch.Status.PENDING:
+    return identity_state_of(etablissement_fetch=fetch, company=getattr(candidature, "company", None))
+
+
+def identity_state_of(*, etablissement_fetch: SourceFetch | None, company) -> str:
+    """Where the establishment's identity stands: pending, unknown (not in SIRENE), closed, known or error."""
+    if etablissement_fetch is None or etablissement_fetch.status == SourceFetch.Status.PENDING:
         return "pending"
-    if fetch.status == SourceFetch.Status.NOT_FOUND:
+    if etablissement_fetch.status == SourceFetch.Status.NOT_FOUND:
         return "unknown"
-    if fetch.status != SourceFetch.Status.OK:
+    if etablissement_fetch.status != SourceFetch.Status.OK:
         return "error"
-    company = getattr(candidature, "company", None)
     if company is not None and company.etat_administratif == "F":
         return "closed"
     return "known"

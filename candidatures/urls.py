@@ -21,5 +21,10 @@ urlpatterns = [
     path("candidatures/<int:pk>/recapitulatif/", company.candidature_submit, name="candidature_submit"),
     path("candidatures/<int:pk>/recepisse.pdf", company.candidature_receipt, name="candidature_receipt"),
     path("candidatures/<int:pk>/documents/<int:document>/", company.document_download, name="candidature_document"),
+    path(
+        "candidatures/<int:pk>/contestations/<int:attachment>/",
+        company.contestation_file,
+        name="company_contestation_file",
+    ),
     path("acheteur/", include("candidatures.buyer_urls")),
 ]

@@ -1,10 +1,284 @@
+"""The company's pages: open a consultation, watch the sources arrive, complete, contest, sign, submit."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from .. import dossiers, pieces
+from ..access import buyer_organisation, candidature_for_company, published_consultation
+from ..dossier_view import candidature_for_view, dossier_view
+from ..forms import ContestationForm, DeclarationForm, PieceUploadForm, SignatureForm, SiretForm
+from ..models import Candidature, ContestationAttachment, ExclusionFlag
+from .files import download_name, file_response
+
+# While sources are still answering, the page polls (htmx) or refreshes (without JavaScript) this often.
+POLL_SECONDS = 2
 
 
-def _todo(request, *args, **kwargs):
-    raise Http404
+def consultation_public(request, reference: str):
+    """The public link of a consultation: what it is, and the SIRET form to apply."""
+    consultation = published_consultation(reference)
+    form = SiretForm(request.POST or None)
+    existing = None
+    if request.user.is_authenticated:
+        existing = Candidature.objects.filter(consultation=consultation, owner=request.user).order_by("pk")
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if buyer_organisation(request) is not None:
+            messages.error(
+                request, _("Un compte acheteur ne peut pas candidater. Connectez-vous avec un compte entreprise.")
+            )
+        elif form.is_valid():
+            try:
+                candidature, created = dossiers.candidature_open(
+                    consultation=consultation, siret=form.cleaned_data["siret"], user=request.user
+                )
+            except dossiers.DossierError as exc:
+                form.add_error("siret" if exc.field == "siret" else None, exc.message)
+            else:
+                if not created:
+                    messages.info(request, _("Vous reprenez votre candidature là où vous l'aviez laissée."))
+                return redirect("candidature", pk=candidature.pk)
+    return render(
+        request,
+        "candidat/consultation.html",
+        {
+            "consultation": consultation,
+            "form": form,
+            "existing": existing,
+            "pieces": pieces.required_pieces(keys=consultation.required_pieces),
+        },
+    )
 
 
-consultation_public = dashboard = candidature_detail = candidature_progress = candidature_declare = _todo
-piece_upload = candidature_refetch = candidature_exclusions = flag_contest = candidature_submit = _todo
-candidature_receipt = document_download = _todo
+@login_required
+def dashboard(request):
+    if buyer_organisation(request) is not None:
+        return redirect("buyer_dashboard")
+    candidatures = (
+        Candidature.objects.filter(owner=request.user)
+        .select_related("consultation__organisation", "company")
+        .order_by("-created_at")
+    )
+    return render(request, "candidat/dashboard.html", {"candidatures": candidatures})
+
+
+def _view_for(request, pk: int):
+    candidature = candidature_for_company(request, pk)
+    return dossier_view(candidature=candidature_for_view(pk=candidature.pk))
+
+
+@login_required
+def candidature_detail(request, pk: int):
+    view = _view_for(request, pk)
+    candidature = view.candidature
+    locked = dossiers.locked_fields(candidature=candidature)
+    form = DeclarationForm(initial=candidature.declared, lots=view.lots, locked=locked | _frozen_fields(candidature))
+    return render(
+        request,
+        "candidat/candidature.html",
+        {
+            "view": view,
+            "candidature": candidature,
+            "form": form,
+            "upload_form": PieceUploadForm(),
+            "poll_seconds": POLL_SECONDS,
+            "step": 1 if not view.finished else 2,
+        },
+    )
+
+
+def _frozen_fields(candidature: Candidature) -> set[str]:
+    return set(dossiers.DECLARABLE_FIELDS) | {"lots"} if candidature.is_submitted else set()
+
+
+@login_required
+def candidature_progress(request, pk: int):
+    """The live progress fragment; htmx polls it until every source has answered (HTTP 286 stops polling)."""
+    view = _view_for(request, pk)
+    response = render(request, "candidat/_progress.html", {"view": view, "poll_seconds": POLL_SECONDS})
+    if view.finished and request.htmx:
+        # The last poll reloads the whole page so the completed dossier and its forms appear.
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@login_required
+@require_POST
+def candidature_declare(request, pk: int):
+    candidature = candidature_for_company(request, pk)
+    locked = dossiers.locked_fields(candidature=candidature)
+    form = DeclarationForm(request.POST, lots=list(candidature.consultation.lots.all()), locked=locked)
+    if form.is_valid():
+        posted = {name: value for name, value in form.cleaned_data.items() if name in request.POST or name == "lots"}
+        # A State value sent anyway (a hand-made request) is refused by the service, not silently dropped.
+        posted |= {name: request.POST[name] for name in locked if name in request.POST}
+        try:
+            dossiers.candidature_declare(candidature=candidature, values=posted)
+        except dossiers.DossierError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Vos informations sont enregistrées."))
+            return redirect(reverse("candidature", args=[pk]) + "#informations")
+    else:
+        messages.error(request, _("Le formulaire contient des erreurs : corrigez les champs signalés."))
+        view = dossier_view(candidature=candidature_for_view(pk=candidature.pk))
+        return render(
+            request,
+            "candidat/candidature.html",
+            {"view": view, "candidature": candidature, "form": form, "upload_form": PieceUploadForm(), "step": 2},
+            status=400,
+        )
+    return redirect("candidature", pk=pk)
+
+
+@login_required
+@require_POST
+def piece_upload(request, pk: int, piece: str):
+    candidature = candidature_for_company(request, pk)
+    if piece not in pieces.PIECES:
+        raise Http404
+    form = PieceUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _("Choisissez un fichier à déposer."))
+    else:
+        try:
+            dossiers.piece_upload(
+                candidature=candidature, piece_key=piece, uploaded_file=form.cleaned_data["file"], user=request.user
+            )
+        except dossiers.DossierError as exc:
+            messages.error(request, f"{pieces.PIECES[piece].label} : {exc.message}")
+        else:
+            messages.success(request, _("« %(piece)s » est déposée.") % {"piece": pieces.PIECES[piece].label})
+    return redirect(reverse("candidature", args=[pk]) + f"#piece-{piece}")
+
+
+@login_required
+@require_POST
+def candidature_refetch(request, pk: int, source: str):
+    candidature = candidature_for_company(request, pk)
+    fetch = get_object_or_404(candidature.fetches, source=source)
+    try:
+        dossiers.fetch_restart(fetch=fetch, requested_by=request.user.email, by_company=True)
+    except dossiers.DossierError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.info(
+            request, _("Nouvelle récupération demandée : « %(label)s ».") % {"label": fetch.get_source_display()}
+        )
+    return redirect("candidature", pk=pk)
+
+
+@login_required
+def candidature_exclusions(request, pk: int):
+    """Exclusion grounds: the flags raised from the sources (to contest) and the declaration on honour."""
+    view = _view_for(request, pk)
+    candidature = view.candidature
+    form = SignatureForm(request.POST or None, initial={"signatory": candidature.declaration_signed_by})
+    if request.method == "POST" and form.is_valid():
+        try:
+            dossiers.declaration_sign(candidature=candidature, signatory=form.cleaned_data["signatory"])
+        except dossiers.DossierError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Votre déclaration sur l'honneur est enregistrée."))
+            return redirect("candidature_submit", pk=pk)
+    return render(
+        request,
+        "candidat/exclusions.html",
+        {"view": view, "candidature": candidature, "form": form, "contest_form": ContestationForm(), "step": 3},
+    )
+
+
+@login_required
+@require_POST
+def flag_contest(request, pk: int, flag: int):
+    candidature = candidature_for_company(request, pk)
+    exclusion_flag = get_object_or_404(ExclusionFlag, pk=flag, candidature=candidature)
+    form = ContestationForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, " ".join(str(error) for errors in form.errors.values() for error in errors))
+    else:
+        try:
+            dossiers.contestation_save(
+                candidature=candidature,
+                flag=exclusion_flag,
+                text=form.cleaned_data["text"],
+                files=form.cleaned_data["files"],
+                user=request.user,
+            )
+        except dossiers.DossierError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Votre contestation est enregistrée ; l'acheteur la verra avec le motif."))
+    return redirect(reverse("candidature_exclusions", args=[pk]) + f"#motif-{exclusion_flag.pk}")
+
+
+@login_required
+def candidature_submit(request, pk: int):
+    """The summary, and the submission that freezes the dossier."""
+    view = _view_for(request, pk)
+    candidature = view.candidature
+    if request.method == "POST":
+        try:
+            dossiers.candidature_submit(candidature=candidature, user=request.user)
+        except dossiers.DossierError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request, _("Votre candidature est déposée. Téléchargez votre récépissé : il en garde l'empreinte.")
+            )
+            return redirect("candidature_submit", pk=pk)
+        view = _view_for(request, pk)
+        candidature = view.candidature
+    return render(
+        request,
+        "candidat/summary.html",
+        {
+            "view": view,
+            "candidature": candidature,
+            "blockers": dossiers.submission_blockers(candidature=candidature),
+            "step": 4,
+        },
+    )
+
+
+@login_required
+def candidature_receipt(request, pk: int):
+    candidature = candidature_for_company(request, pk)
+    if not candidature.receipt:
+        raise Http404
+    return file_response(
+        candidature.receipt,
+        filename=download_name(
+            "recepisse", candidature.consultation.reference, candidature.siret, content_type="application/pdf"
+        ),
+        content_type="application/pdf",
+    )
+
+
+@login_required
+def document_download(request, pk: int, document: int):
+    candidature = candidature_for_company(request, pk)
+    stored = get_object_or_404(candidature.documents, pk=document)
+    return file_response(
+        stored.file,
+        filename=download_name(stored.kind, candidature.siret, content_type=stored.content_type),
+        content_type=stored.content_type,
+        inline=True,
+    )
+
+
+@login_required
+def contestation_file(request, pk: int, attachment: int):
+    candidature = candidature_for_company(request, pk)
+    stored = get_object_or_404(ContestationAttachment, pk=attachment, contestation__candidature=candidature)
+    return file_response(stored.file, filename=stored.original_name, content_type=stored.content_type, inline=True)

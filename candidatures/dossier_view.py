@@ -1,0 +1,396 @@
+"""Reads for the pages: a candidature as the company and the buyer see it, value by value with its origin.
+
+Everything is computed from rows loaded once (`candidature_for_view`), so a page costs a fixed number of
+queries whatever the number of sources, documents or flags. `piece_states` also works on the prefetched
+rows of a whole list (the buyer's review table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.db.models import Prefetch
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from connectors import registry
+from connectors.types import Block
+
+from . import pieces, selectors
+from .dossiers import DECLARABLE_FIELDS
+from .models import Candidature, Contestation, Document, ExclusionFlag, SourceFetch
+
+BADGE_BY_STATUS = {
+    SourceFetch.Status.PENDING: "info",
+    SourceFetch.Status.OK: "success",
+    SourceFetch.Status.NOT_FOUND: "warning",
+    SourceFetch.Status.REFUSED: "error",
+    SourceFetch.Status.NOT_APPLICABLE: "new",
+    SourceFetch.Status.UNAUTHORIZED: "new",
+    SourceFetch.Status.ERROR: "error",
+}
+
+
+def candidature_for_view(*, pk: int, queryset=None) -> Candidature:
+    return (
+        (queryset if queryset is not None else Candidature.objects)
+        .select_related("consultation__organisation", "company", "owner")
+        .prefetch_related(
+            Prefetch("fetches", queryset=SourceFetch.objects.defer("payload").order_by("pk")),
+            Prefetch("documents", queryset=Document.objects.order_by("source", "kind")),
+            "turnovers",
+            Prefetch("exclusion_flags", queryset=ExclusionFlag.objects.order_by("severity", "code")),
+            Prefetch("contestations", queryset=Contestation.objects.prefetch_related("attachments")),
+            "consultation__lots",
+        )
+        .get(pk=pk)
+    )
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    fetch: SourceFetch
+    label: str
+    provider: str
+    badge: str
+    explanation: str
+
+    @property
+    def refreshable(self) -> bool:
+        return self.fetch.status not in (SourceFetch.Status.PENDING, SourceFetch.Status.UNAUTHORIZED)
+
+
+def _explain(fetch: SourceFetch) -> str:
+    status = fetch.status
+    if status == SourceFetch.Status.PENDING:
+        return _("Récupération en cours…")
+    if status == SourceFetch.Status.OK:
+        return ""
+    if status == SourceFetch.Status.NOT_FOUND:
+        return _("Ce fournisseur ne connaît pas l'entreprise.")
+    if status == SourceFetch.Status.NOT_APPLICABLE:
+        return _("L'entreprise est hors du périmètre de ce fournisseur.")
+    if status == SourceFetch.Status.UNAUTHORIZED:
+        return _("L'acheteur n'est pas habilité à recevoir cette donnée : elle n'a pas été demandée.")
+    detail = fetch.error_detail or _("La source n'a pas répondu.")
+    if status == SourceFetch.Status.ERROR and fetch.next_retry_at:
+        local = timezone.localtime(fetch.next_retry_at)
+        return _("%(detail)s Nouvelle tentative automatique le %(date)s.") % {
+            "detail": detail,
+            "date": local.strftime("%d/%m/%Y à %H:%M"),
+        }
+    return detail
+
+
+def source_row(fetch: SourceFetch) -> SourceRow:
+    source = registry.SOURCES.get(fetch.source)
+    return SourceRow(
+        fetch=fetch,
+        label=source.label if source else fetch.source,
+        provider=source.provider if source else "",
+        badge=BADGE_BY_STATUS.get(fetch.status, "info"),
+        explanation=_explain(fetch),
+    )
+
+
+@dataclass(frozen=True)
+class ValueRow:
+    name: str
+    label: str
+    value: object
+    origin: str  # "state", "declared" or "missing"
+    provider: str = ""
+    fetched_at: datetime | None = None
+    declarable: bool = False
+
+
+@dataclass(frozen=True)
+class PieceState:
+    piece: pieces.Piece
+    status: str  # "ok", "uploaded", "pending", "missing"
+    documents: list[Document]
+    upload: Document | None
+    sources: list[SourceRow]
+    expired: bool = False
+
+    @property
+    def satisfied(self) -> bool:
+        return self.status in ("ok", "uploaded")
+
+    @property
+    def badge(self) -> str:
+        if self.expired:
+            return "warning"
+        return {"ok": "success", "uploaded": "info", "pending": "info"}.get(self.status, "error")
+
+    @property
+    def status_label(self) -> str:
+        if self.expired:
+            return _("Validité dépassée")
+        return {
+            "ok": _("Récupérée automatiquement"),
+            "uploaded": _("Déposée par l'entreprise"),
+            "pending": _("En cours de récupération"),
+        }.get(self.status, _("Manquante"))
+
+
+def piece_states(
+    *, required_keys: Iterable[str], fetches: Iterable[SourceFetch], documents: Iterable[Document], today: date
+) -> list[PieceState]:
+    """Each required piece: provided by a source, uploaded by the company, still arriving, or missing."""
+    fetch_by_source = {fetch.source: fetch for fetch in fetches}
+    documents = list(documents)
+    states = []
+    for piece in pieces.required_pieces(keys=required_keys):
+        active = [fetch_by_source[key] for key in piece.active_sources if key in fetch_by_source]
+        fetched_documents = [
+            document
+            for document in documents
+            if document.origin == Document.Origin.FETCHED and document.source in piece.sources
+        ]
+        upload = next(
+            (d for d in documents if d.source == Document.UPLOAD_SOURCE and d.kind == piece.key),
+            None,
+        )
+        data_ok = any(
+            fetch.status == SourceFetch.Status.OK and not registry.SOURCES[fetch.source].document_kind
+            for fetch in active
+        )
+        if fetched_documents or data_ok:
+            status = "ok"
+        elif upload is not None:
+            status = "uploaded"
+        elif any(fetch.status == SourceFetch.Status.PENDING for fetch in active):
+            status = "pending"
+        else:
+            status = "missing"
+        expired = any(d.valid_until is not None and d.valid_until < today for d in fetched_documents)
+        states.append(
+            PieceState(
+                piece=piece,
+                status=status,
+                documents=fetched_documents,
+                upload=upload,
+                sources=[source_row(fetch) for fetch in active],
+                expired=expired and status == "ok",
+            )
+        )
+    return states
+
+
+@dataclass(frozen=True)
+class BlockView:
+    key: str
+    label: str
+    sources: list[SourceRow]
+    pieces: list[PieceState]
+
+    @property
+    def done(self) -> bool:
+        return all(row.fetch.status != SourceFetch.Status.PENDING for row in self.sources)
+
+
+FLAG_LABELS = {
+    "liquidation_judiciaire": (
+        _("Liquidation judiciaire"),
+        _("Le dernier jugement publié au BODACC ouvre ou prononce une liquidation judiciaire."),
+    ),
+    "redressement_judiciaire": (
+        _("Redressement judiciaire"),
+        _(
+            "Le dernier jugement publié au BODACC ouvre une procédure de redressement judiciaire, sans plan de "
+            "redressement adopté depuis. L'acheteur peut accepter la preuve d'une autorisation à poursuivre "
+            "l'activité."
+        ),
+    ),
+    "faillite_interdiction": (
+        _("Faillite personnelle ou interdiction de gérer"),
+        _("Un jugement publié au BODACC mentionne une sanction personnelle."),
+    ),
+    "urssaf_refus": (
+        _("Attestation de vigilance refusée par l'URSSAF"),
+        _("L'URSSAF ne délivre pas l'attestation : les obligations sociales ne sont pas à jour."),
+    ),
+    "etablissement_ferme": (
+        _("Établissement fermé"),
+        _("Le répertoire SIRENE de l'INSEE indique que l'établissement ou l'entreprise a cessé son activité."),
+    ),
+}
+
+EVIDENCE_LABELS = {
+    "nature": _("Nature du jugement"),
+    "complement": _("Complément"),
+    "date_jugement": _("Date du jugement"),
+    "tribunal": _("Tribunal"),
+    "date_parution": _("Parution au BODACC"),
+    "annonce_id": _("Annonce"),
+    "libelle": _("Réponse de l'URSSAF"),
+    "date_fermeture": _("Date de fermeture"),
+    "date_cessation": _("Date de cessation"),
+    "avertissement": _("Avertissement"),
+}
+
+
+@dataclass(frozen=True)
+class FlagView:
+    flag: ExclusionFlag
+    contestation: Contestation | None
+    source_label: str
+
+    @property
+    def title(self) -> str:
+        return FLAG_LABELS.get(self.flag.code, (self.flag.code, ""))[0]
+
+    @property
+    def explanation(self) -> str:
+        return FLAG_LABELS.get(self.flag.code, ("", ""))[1]
+
+    @property
+    def evidence_rows(self) -> list[tuple[str, object]]:
+        evidence = self.flag.evidence or {}
+        return [(label, evidence[key]) for key, label in EVIDENCE_LABELS.items() if evidence.get(key)]
+
+    @property
+    def notice_url(self) -> str:
+        url = (self.flag.evidence or {}).get("url") or ""
+        return url if url.startswith(("https://", "http://")) else ""
+
+
+@dataclass
+class DossierView:
+    candidature: Candidature
+    identity_state: str
+    values: list[ValueRow]
+    dirigeants: list[dict]
+    dirigeants_row: ValueRow | None
+    turnovers: list
+    turnover_provider_row: ValueRow | None
+    blocks: list[BlockView]
+    pieces: list[PieceState]
+    flags: list[FlagView]
+    total_sources: int
+    done_sources: int
+    lots: list = field(default_factory=list)
+
+    @property
+    def progress_percent(self) -> int:
+        return 100 if not self.total_sources else round(100 * self.done_sources / self.total_sources)
+
+    @property
+    def finished(self) -> bool:
+        return self.done_sources == self.total_sources
+
+    @property
+    def missing_pieces(self) -> list[PieceState]:
+        return [state for state in self.pieces if state.status == "missing"]
+
+    @property
+    def exclusions(self) -> list[FlagView]:
+        return [view for view in self.flags if view.flag.severity == ExclusionFlag.Severity.EXCLUSION]
+
+    @property
+    def warnings(self) -> list[FlagView]:
+        return [view for view in self.flags if view.flag.severity == ExclusionFlag.Severity.WARNING]
+
+
+IDENTITY_FIELDS = (
+    ("raison_sociale", _("Raison sociale")),
+    ("enseigne", _("Enseigne")),
+    ("adresse", _("Adresse")),
+    ("forme_juridique", _("Forme juridique")),
+    ("activite_libelle", _("Activité principale")),
+    ("categorie_entreprise", _("Catégorie d'entreprise")),
+)
+
+
+def dossier_view(*, candidature: Candidature) -> DossierView:
+    """The page model of a candidature loaded by `candidature_for_view` (no query per row)."""
+    fetches = list(candidature.fetches.all())
+    fetch_by_source = {fetch.source: fetch for fetch in fetches}
+    company = getattr(candidature, "company", None)
+    provenance = company.provenance if company is not None else {}
+    declared = candidature.declared
+
+    def state_value(name: str, label: str) -> ValueRow:
+        value = getattr(company, name, "") if company is not None else ""
+        source_key = provenance.get(name)
+        if value not in ("", None) and source_key:
+            source = registry.SOURCES.get(source_key)
+            fetch = fetch_by_source.get(source_key)
+            return ValueRow(
+                name,
+                label,
+                value,
+                "state",
+                provider=source.provider if source else source_key,
+                fetched_at=fetch.fetched_at if fetch else None,
+            )
+        if declared.get(name):
+            return ValueRow(name, label, declared[name], "declared", declarable=name in DECLARABLE_FIELDS)
+        return ValueRow(name, label, None, "missing", declarable=name in DECLARABLE_FIELDS)
+
+    values = [state_value(name, label) for name, label in IDENTITY_FIELDS]
+    values = [row for row in values if row.origin != "missing" or row.declarable]
+    turnovers = list(candidature.turnovers.all())
+    turnover_fetch = fetch_by_source.get("dgfip_chiffres_affaires")
+    turnover_provider_row = (
+        ValueRow("chiffres_affaires", _("Chiffres d'affaires"), None, "state", "DGFIP", turnover_fetch.fetched_at)
+        if turnovers and turnover_fetch
+        else None
+    )
+    dirigeants = company.dirigeants if company is not None else []
+    dirigeants_row = None
+    if dirigeants and provenance.get("dirigeants"):
+        fetch = fetch_by_source.get(provenance["dirigeants"])
+        dirigeants_row = ValueRow(
+            "dirigeants", _("Dirigeants"), None, "state", "INPI", fetch.fetched_at if fetch else None
+        )
+
+    states = piece_states(
+        required_keys=candidature.consultation.required_pieces,
+        fetches=fetches,
+        documents=candidature.documents.all(),
+        today=timezone.localdate(),
+    )
+    blocks = [
+        BlockView(
+            key=block.value,
+            label=pieces.BLOCK_LABELS[block],
+            sources=[source_row(fetch) for fetch in fetches if _block_of(fetch.source) is block],
+            pieces=[state for state in states if state.piece.block is block],
+        )
+        for block in Block
+    ]
+    contestations = {(c.flag_code, c.flag_source): c for c in candidature.contestations.all()}
+    flags = [
+        FlagView(
+            flag=flag,
+            contestation=contestations.get((flag.code, flag.source)),
+            source_label=registry.SOURCES[flag.source].label if flag.source in registry.SOURCES else flag.source,
+        )
+        for flag in candidature.exclusion_flags.all()
+    ]
+    return DossierView(
+        candidature=candidature,
+        identity_state=selectors.identity_state_of(
+            etablissement_fetch=fetch_by_source.get("insee_etablissement"), company=company
+        ),
+        values=values,
+        dirigeants=dirigeants,
+        dirigeants_row=dirigeants_row,
+        turnovers=turnovers,
+        turnover_provider_row=turnover_provider_row,
+        blocks=blocks,
+        pieces=states,
+        flags=flags,
+        total_sources=len(fetches),
+        done_sources=sum(1 for fetch in fetches if fetch.status != SourceFetch.Status.PENDING),
+        lots=list(candidature.consultation.lots.all()),
+    )
+
+
+def _block_of(source_key: str) -> Block | None:
+    source = registry.SOURCES.get(source_key)
+    return source.block if source else None

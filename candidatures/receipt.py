@@ -1,0 +1,198 @@
+"""The receipt (récépissé de dépôt) of a submitted candidature, as a PDF.
+
+Everything comes from the frozen dossier (`candidature.frozen_dossier`, its fingerprint and the SIRET),
+never from the live tables: the same submission renders the same receipt, whenever it is rendered again.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from django.template.loader import render_to_string
+from django.utils import formats, translation
+from django.utils.translation import gettext_lazy as _
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher
+
+from connectors import registry
+
+from . import pieces
+from .dossiers import DECLARABLE_FIELDS
+from .models import Candidature, Document, ExclusionFlag, SourceFetch
+
+PARIS = ZoneInfo("Europe/Paris")
+MONTH_YEAR_TIME = r"F Y \à H \h i"  # « novembre 2026 à 14 h 05 » (the day is written apart, for « 1er »)
+
+FLAG_LABELS = {
+    "urssaf_refus": _("Attestation de vigilance refusée par l'URSSAF"),
+    "etablissement_ferme": _("Établissement ou entreprise fermé"),
+    "liquidation_judiciaire": _("Liquidation judiciaire"),
+    "redressement_judiciaire": _("Redressement judiciaire"),
+    "faillite_interdiction": _("Faillite personnelle ou interdiction de gérer"),
+}
+
+EVIDENCE_LABELS = {
+    "libelle": _("Motif"),
+    "code": _("Code"),
+    "nature": _("Jugement"),
+    "complement": _("Complément"),
+    "date_jugement": _("Date du jugement"),
+    "date_parution": _("Date de parution"),
+    "tribunal": _("Tribunal"),
+    "date_fermeture": _("Date de fermeture"),
+    "date_cessation": _("Date de cessation"),
+    "etat_administratif": _("État administratif"),
+    "siret": _("SIRET"),
+    "siren": _("SIREN"),
+    "annonce_id": _("Annonce"),
+    "url": _("Adresse"),
+    "avertissement": _("Avertissement"),
+}
+
+
+class _RefusingFetcher(URLFetcher):
+    """The receipt embeds its styles and fonts come from the system: any URL, local or not, is refused."""
+
+    def fetch(self, url, headers=None):
+        raise ValueError(f"The receipt fetches nothing: {url}")
+
+
+def _day(value: date) -> str:
+    return "1er" if value.day == 1 else str(value.day)
+
+
+def _datetime(value: str | None) -> str:
+    """An ISO datetime as « 23 novembre 2026 à 14 h 05 », in Paris time."""
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(PARIS)
+    return f"{_day(moment)} {formats.date_format(moment, MONTH_YEAR_TIME)}"
+
+
+def _date(value: str | None) -> str:
+    if not value:
+        return ""
+    day = date.fromisoformat(value[:10])
+    return f"{_day(day)} {formats.date_format(day, 'F Y')}"
+
+
+def _known_first(order: list[str], key: str) -> tuple[int, str]:
+    """Sort key: known keys in their order, then the others by name (jsonb gives keys back reordered)."""
+    return (order.index(key) if key in order else len(order), key)
+
+
+def _euros(amount) -> str:
+    if not isinstance(amount, int):
+        return str(amount or "")
+    return f"{amount:,}".replace(",", "\u202f") + "\u00a0€"
+
+
+def _label(choices, value: str) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
+def _source_label(key: str) -> str:
+    source = registry.SOURCES.get(key)
+    return source.label if source else key
+
+
+def _document_label(kind: str) -> str:
+    for piece in pieces.PIECES.values():
+        if kind == piece.key or kind in piece.document_kinds:
+            return str(piece.label)
+    return kind
+
+
+def _evidence(evidence: dict) -> list[tuple[str, str]]:
+    """Known keys first in a fixed order, then the others by name (the stored JSON may reorder keys)."""
+    order = list(EVIDENCE_LABELS)
+    lines = []
+    for key, value in sorted((evidence or {}).items(), key=lambda item: _known_first(order, item[0])):
+        if value in (None, "", [], {}):
+            continue
+        if key.startswith("date_"):
+            value = _date(str(value))
+        lines.append((str(EVIDENCE_LABELS.get(key, key)), str(value)))
+    return lines
+
+
+def receipt_context(*, candidature: Candidature) -> dict:
+    """What the template shows, read from the frozen dossier only."""
+    frozen = candidature.frozen_dossier
+    if not frozen:
+        raise ValueError(f"Candidature {candidature.pk} has no frozen dossier: it was not submitted.")
+    dossier = frozen.get("dossier") or {}
+    consultation = frozen.get("consultation") or {}
+    declaration = frozen.get("declaration") or {}
+    declared = frozen.get("declared") or {}
+    contestations = {(c.get("code"), c.get("source")): c for c in frozen.get("contestations") or []}
+    company = dossier.get("company")
+    if company is not None:
+        activite = company.get("activite_principale") or {}
+        company = {**company, "activite": " — ".join(filter(None, (activite.get("code"), activite.get("libelle"))))}
+    frozen_lots = declared.get("lots") or []
+    return {
+        "siret": dossier.get("siret") or candidature.siret,
+        "siren": dossier.get("siren", ""),
+        "sha256": candidature.frozen_sha256,
+        "submitted_at": _datetime(frozen.get("submitted_at")),
+        "submitted_at_iso": frozen.get("submitted_at") or "",
+        "consultation": consultation,
+        "company": company,
+        "signed_by": declaration.get("signed_by", ""),
+        "signed_at": _datetime(declaration.get("signed_at")),
+        "sources": [
+            {
+                "label": _source_label(key),
+                "status": _label(SourceFetch.Status, source.get("status", "")),
+                "fetched_at": _datetime(source.get("fetched_at")),
+            }
+            for key, source in sorted(
+                (dossier.get("sources") or {}).items(), key=lambda item: _known_first(list(registry.SOURCES), item[0])
+            )
+        ],
+        "chiffres_affaires": [
+            {"montant": _euros(item.get("montant")), "date_fin_exercice": _date(item.get("date_fin_exercice"))}
+            for item in dossier.get("chiffres_affaires") or []
+        ],
+        "documents": [
+            {
+                "label": _document_label(document.get("kind", "")),
+                "origin": str(Document.Origin.UPLOADED.label)
+                if document.get("source") == Document.UPLOAD_SOURCE
+                else f"{Document.Origin.FETCHED.label} ({_source_label(document.get('source', ''))})",
+                "sha256": document.get("sha256", ""),
+                "size": document.get("size") or 0,
+            }
+            for document in dossier.get("documents") or []
+        ],
+        "flags": [
+            {
+                "label": str(FLAG_LABELS.get(flag.get("code"), flag.get("code"))),
+                "severity": _label(ExclusionFlag.Severity, flag.get("severity", "")),
+                "is_exclusion": flag.get("severity") == ExclusionFlag.Severity.EXCLUSION,
+                "ground": flag.get("ground", ""),
+                "source": _source_label(flag.get("source", "")),
+                "evidence": _evidence(flag.get("evidence")),
+                "contestation": contestations.get((flag.get("code"), flag.get("source"))),
+            }
+            for flag in dossier.get("exclusion_flags") or []
+        ],
+        "declared": [
+            (str(field.label), str(declared[name])) for name, field in DECLARABLE_FIELDS.items() if declared.get(name)
+        ],
+        "lots": [str(lot) for lot in frozen_lots],
+    }
+
+
+def receipt_pdf(*, candidature: Candidature) -> bytes:
+    """The A4 PDF receipt of a submitted candidature."""
+    with translation.override("fr"):
+        html = render_to_string("receipts/receipt.html", receipt_context(candidature=candidature))
+        return HTML(string=html, base_url=None, url_fetcher=_RefusingFetcher()).write_pdf()
