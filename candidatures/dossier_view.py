@@ -13,7 +13,7 @@ from datetime import date, datetime
 
 from django.db.models import Prefetch
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from connectors import registry
 from connectors.types import Block
@@ -227,8 +227,13 @@ EVIDENCE_LABELS = {
     "date_parution": _("Parution au BODACC"),
     "annonce_id": _("Annonce"),
     "libelle": _("Réponse de l'URSSAF"),
+    "code": _("Code"),
     "date_fermeture": _("Date de fermeture"),
     "date_cessation": _("Date de cessation"),
+    "etat_administratif": _("État administratif"),
+    "siret": _("SIRET"),
+    "siren": _("SIREN"),
+    "url": _("Adresse de l'annonce"),
     "avertissement": _("Avertissement"),
 }
 
@@ -250,7 +255,8 @@ class FlagView:
     @property
     def evidence_rows(self) -> list[tuple[str, object]]:
         evidence = self.flag.evidence or {}
-        return [(label, evidence[key]) for key, label in EVIDENCE_LABELS.items() if evidence.get(key)]
+        # The notice's address is shown as a link, not as a row.
+        return [(label, evidence[key]) for key, label in EVIDENCE_LABELS.items() if evidence.get(key) and key != "url"]
 
     @property
     def notice_url(self) -> str:

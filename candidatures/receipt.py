@@ -11,44 +11,18 @@ from zoneinfo import ZoneInfo
 
 from django.template.loader import render_to_string
 from django.utils import formats, translation
-from django.utils.translation import gettext_lazy as _
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
 from connectors import registry
 
 from . import pieces
+from .dossier_view import EVIDENCE_LABELS, FLAG_LABELS
 from .dossiers import DECLARABLE_FIELDS
 from .models import Candidature, Document, ExclusionFlag, SourceFetch
 
 PARIS = ZoneInfo("Europe/Paris")
 MONTH_YEAR_TIME = r"F Y \à H \h i"  # « novembre 2026 à 14 h 05 » (the day is written apart, for « 1er »)
-
-FLAG_LABELS = {
-    "urssaf_refus": _("Attestation de vigilance refusée par l'URSSAF"),
-    "etablissement_ferme": _("Établissement ou entreprise fermé"),
-    "liquidation_judiciaire": _("Liquidation judiciaire"),
-    "redressement_judiciaire": _("Redressement judiciaire"),
-    "faillite_interdiction": _("Faillite personnelle ou interdiction de gérer"),
-}
-
-EVIDENCE_LABELS = {
-    "libelle": _("Motif"),
-    "code": _("Code"),
-    "nature": _("Jugement"),
-    "complement": _("Complément"),
-    "date_jugement": _("Date du jugement"),
-    "date_parution": _("Date de parution"),
-    "tribunal": _("Tribunal"),
-    "date_fermeture": _("Date de fermeture"),
-    "date_cessation": _("Date de cessation"),
-    "etat_administratif": _("État administratif"),
-    "siret": _("SIRET"),
-    "siren": _("SIREN"),
-    "annonce_id": _("Annonce"),
-    "url": _("Adresse"),
-    "avertissement": _("Avertissement"),
-}
 
 
 class _RefusingFetcher(URLFetcher):
@@ -174,7 +148,7 @@ def receipt_context(*, candidature: Candidature) -> dict:
         ],
         "flags": [
             {
-                "label": str(FLAG_LABELS.get(flag.get("code"), flag.get("code"))),
+                "label": str(FLAG_LABELS.get(flag.get("code"), (flag.get("code"),))[0]),
                 "severity": _label(ExclusionFlag.Severity, flag.get("severity", "")),
                 "is_exclusion": flag.get("severity") == ExclusionFlag.Severity.EXCLUSION,
                 "ground": flag.get("ground", ""),
