@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -102,13 +102,26 @@ def _frozen_fields(candidature: Candidature) -> set[str]:
 
 @login_required
 def candidature_progress(request, pk: int):
-    """The live progress fragment; htmx polls it until every source has answered (HTTP 286 stops polling)."""
+    """The live progress fragment, polled by htmx until every source has answered.
+
+    The page never reloads under the user's typing: when a source answers, the dossier section is swapped
+    out of band; the page reloads only when the identity arrives, before any form was shown.
+    """
     view = _view_for(request, pk)
-    response = render(request, "candidat/_progress.html", {"view": view, "poll_seconds": POLL_SECONDS})
-    if view.finished and request.htmx:
-        # The last poll reloads the whole page so the completed dossier and its forms appear.
+    if request.htmx and request.GET.get("identity") == "pending" and view.identity_state != "pending":
+        response = HttpResponse()
         response["HX-Refresh"] = "true"
-    return response
+        return response
+    answered_before = request.GET.get("done")
+    return render(
+        request,
+        "candidat/_progress.html",
+        {
+            "view": view,
+            "poll_seconds": POLL_SECONDS,
+            "swap_dossier": view.identity_state != "pending" and answered_before != str(view.done_sources),
+        },
+    )
 
 
 @login_required

@@ -148,24 +148,32 @@ def test_a_candidature_created_by_the_platform_is_claimed_by_the_first_company_a
     assert candidature.owner == company
 
 
-def test_progress_polls_while_sources_answer_then_reloads_the_page(
+def test_progress_polls_while_sources_answer_and_never_reloads_under_the_user(
     client, published, company, upstream, enqueued, django_capture_on_commit_callbacks
 ):
     candidature = open_candidature(client, published, personas.DEMO_SIRET, enqueued, django_capture_on_commit_callbacks)
     url = reverse("candidature_progress", args=[candidature.pk])
+    htmx = {"HX-Request": "true"}
 
-    pending = client.get(url, headers={"HX-Request": "true"})
-    assert 'hx-trigger="every 2s"' in pending.content.decode()
-    assert "0 source(s) sur 7 ont répondu" in pending.content.decode()
-    page = client.get(reverse("candidature", args=[candidature.pk]))
-    assert '<meta http-equiv="refresh"' in page.content.decode()  # without JavaScript, the page refreshes
+    pending = client.get(url, {"done": "0", "identity": "pending"}, headers=htmx).content.decode()
+    assert 'hx-trigger="every 2s"' in pending
+    assert "0 source(s) sur 7 ont répondu" in pending
+    assert 'id="dossier"' not in pending
+    page = client.get(reverse("candidature", args=[candidature.pk])).content.decode()
+    assert '<meta http-equiv="refresh"' in page  # without JavaScript, the page refreshes itself
 
     run_fetches(enqueued)
-    done = client.get(url, headers={"HX-Request": "true"})
 
-    assert "hx-trigger" not in done.content.decode()
-    assert done["HX-Refresh"] == "true"
-    assert "Toutes les sources ont répondu (7 sur 7)" in done.content.decode()
+    # The identity arrived since the page was drawn (no form on it yet): reload once.
+    assert client.get(url, {"done": "0", "identity": "pending"}, headers=htmx)["HX-Refresh"] == "true"
+    # Drawn with the identity known: the dossier section is swapped out of band, the page is not reloaded.
+    later = client.get(url, {"done": "3", "identity": "known"}, headers=htmx)
+    assert "HX-Refresh" not in later
+    assert 'id="dossier" hx-swap-oob="true"' in later.content.decode()
+    assert "hx-trigger" not in later.content.decode()  # every source answered: polling stops
+    assert "Toutes les sources ont répondu (7 sur 7)" in later.content.decode()
+    unchanged = client.get(url, {"done": "7", "identity": "known"}, headers=htmx).content.decode()
+    assert "hx-swap-oob" not in unchanged
 
 
 def test_the_prefilled_dossier_shows_each_value_with_its_source(client, assembled):
