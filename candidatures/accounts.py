@@ -1,14 +1,93 @@
-"""django-allauth adapters: sign-in by email (code or password) for everyone, ProConnect for the State's agents."""
+"""django-allauth adapters: sign-in by email (code or password) for everyone, ProConnect for the State's agents.
+
+A ProConnect sign-in makes the agent a buyer (acheteur) of the organisation whose SIRET ProConnect returns.
+"""
 
 from __future__ import annotations
 
+import logging
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.contrib.auth.models import AbstractUser
+
+from connectors.identifiers import InvalidIdentifier
+
+from . import services
+from .models import OrganisationMember
+
+logger = logging.getLogger(__name__)
+
+PROCONNECT_PROVIDER_ID = "proconnect"
+
+
+def buyer_membership_from_proconnect(*, user: AbstractUser, claims: Mapping[str, Any]) -> OrganisationMember | None:
+    """Name the user after ProConnect's claims and make them a buyer of the organisation of the `siret` claim.
+
+    A user who already buys for an organisation keeps it (ProConnect never moves a buyer). Without a valid SIRET
+    the user signs in without becoming a buyer. Returns the user's membership, if any.
+    """
+    names = {"first_name": claims.get("given_name") or "", "last_name": claims.get("usual_name") or ""}
+    changed = [field for field, value in names.items() if value and getattr(user, field) != value]
+    for field in changed:
+        setattr(user, field, names[field])
+    if changed:
+        user.save(update_fields=changed)
+
+    membership = OrganisationMember.objects.select_related("organisation").filter(user=user).first()
+    if membership is not None:
+        return membership
+    siret = claims.get("siret") or ""
+    if not siret:
+        return None
+    try:
+        organisation, created = services.organisation_get_or_create(siret=siret)
+    except InvalidIdentifier as exc:
+        logger.warning("ProConnect: SIRET %r refusé pour l'utilisateur %s (%s)", siret, user.pk, exc.code)
+        return None
+    # get_or_create: two sign-ins of the same user at once make one membership (user is unique).
+    membership, _ = OrganisationMember.objects.get_or_create(user=user, defaults={"organisation": organisation})
+    logger.info(
+        "ProConnect: utilisateur %s acheteur de %s (organisation %s)",
+        user.pk,
+        organisation.siret,
+        "créée" if created else "existante",
+    )
+    return membership
+
+
+def _proconnect_claims(sociallogin) -> dict[str, Any] | None:
+    """The claims of a ProConnect sign-in (userinfo over the ID token), or None for another provider."""
+    account = sociallogin.account
+    if account.provider != PROCONNECT_PROVIDER_ID:
+        return None
+    extra = account.extra_data or {}
+    return {**(extra.get("id_token") or {}), **(extra.get("userinfo") or {})}
 
 
 class AccountAdapter(DefaultAccountAdapter):
-    pass
+    """allauth's defaults: French comes from its translations, the settings make codes and verification."""
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
-    pass
+    def generate_state_param(self, state: dict) -> str:
+        # ProConnect refuses a `state` shorter than 32 characters; allauth's default has 16.
+        return secrets.token_urlsafe(32)
+
+    def pre_social_login(self, request, sociallogin) -> None:
+        """A returning agent (or one matched by email): refresh their name and buyer membership."""
+        super().pre_social_login(request, sociallogin)
+        claims = _proconnect_claims(sociallogin)
+        if claims is not None and sociallogin.is_existing:
+            buyer_membership_from_proconnect(user=sociallogin.user, claims=claims)
+
+    def save_user(self, request, sociallogin, form=None):
+        """A first ProConnect sign-in: the new user becomes a buyer of their organisation."""
+        user = super().save_user(request, sociallogin, form=form)
+        claims = _proconnect_claims(sociallogin)
+        if claims is not None:
+            buyer_membership_from_proconnect(user=user, claims=claims)
+        return user
