@@ -393,32 +393,23 @@ def test_no_submission_after_the_deadline(client, assembled):
     assert not assembled.is_submitted
 
 
-def test_an_unknown_siret_is_explained_and_cannot_be_submitted(
-    client, published, company, upstream, enqueued, django_capture_on_commit_callbacks
+@pytest.mark.parametrize(
+    ("siret", "alert", "blocker"),
+    [
+        (personas.UNKNOWN_SIRET, "SIRET inconnu", "inconnu du répertoire SIRENE"),
+        (personas.CLOSED_SIRET, "Établissement fermé", "Cet établissement est fermé"),
+    ],
+)
+def test_an_unknown_or_closed_establishment_is_explained_and_cannot_be_submitted(
+    client, published, company, upstream, enqueued, django_capture_on_commit_callbacks, siret, alert, blocker
 ):
-    candidature = open_candidature(
-        client, published, personas.UNKNOWN_SIRET, enqueued, django_capture_on_commit_callbacks
-    )
+    candidature = open_candidature(client, published, siret, enqueued, django_capture_on_commit_callbacks)
     run_fetches(enqueued)
 
     page = client.get(reverse("candidature", args=[candidature.pk])).content.decode()
 
-    assert "SIRET inconnu" in page
-    assert any("inconnu du répertoire SIRENE" in b for b in dossiers.submission_blockers(candidature=candidature))
-
-
-def test_a_closed_establishment_is_explained(
-    client, published, company, upstream, enqueued, django_capture_on_commit_callbacks
-):
-    candidature = open_candidature(
-        client, published, personas.CLOSED_SIRET, enqueued, django_capture_on_commit_callbacks
-    )
-    run_fetches(enqueued)
-
-    page = client.get(reverse("candidature", args=[candidature.pk])).content.decode()
-
-    assert "Établissement fermé" in page
-    assert candidature.exclusion_flags.filter(code="etablissement_ferme").exists()
+    assert alert in page
+    assert any(blocker in reason for reason in dossiers.submission_blockers(candidature=candidature))
 
 
 def test_the_dashboard_lists_only_the_company_own_candidatures(client, assembled, published):
