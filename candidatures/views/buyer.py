@@ -1,10 +1,231 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+"""The buyer's pages: consultations, the review table, a dossier and its files.
 
-from ..access import require_buyer
+Every view reaches its objects through `access` (404 for anything not of the buyer's organisation);
+the rules live in `consultations.py` and `dossiers.py`, the reads in `review.py` and `dossier_view.py`.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from connectors import registry
+
+from .. import consultations, dossier_view, dossiers, pieces, review
+from ..access import candidature_for_buyer, consultation_for_buyer, require_buyer
+from ..forms_buyer import ConsultationForm, ReviewFilterForm
+from ..models import Consultation, ContestationAttachment, Document, SourceFetch
+from .files import EXTENSIONS, download_name, file_response
+
+
+def candidate_link(consultation: Consultation) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("consultation_public", args=[consultation.reference])
 
 
 @login_required
 def dashboard(request):
     organisation = require_buyer(request)
-    return render(request, "acheteur/dashboard.html", {"organisation": organisation})
+    return render(
+        request,
+        "acheteur/dashboard.html",
+        {"organisation": organisation, "consultations": list(review.consultation_counts(organisation=organisation))},
+    )
+
+
+@login_required
+def consultation_create(request):
+    organisation = require_buyer(request)
+    defaults_url = reverse("consultation_create")
+    if request.method == "POST":
+        form = ConsultationForm(request.POST, defaults_url=defaults_url)
+        if form.is_valid():
+            try:
+                consultation = consultations.consultation_create(
+                    organisation=organisation, user=request.user, **form.service_kwargs()
+                )
+            except consultations.ConsultationError as error:
+                form.add_service_error(error)
+            else:
+                messages.success(
+                    request, _("La consultation %(reference)s est créée (brouillon).") % {"reference": consultation}
+                )
+                return redirect("consultation_review", pk=consultation.pk)
+    else:
+        market_type = request.GET.get("market_type", "")
+        initial = {}
+        if market_type in Consultation.MarketType.values:
+            initial = {"market_type": market_type, "required_pieces": pieces.default_pieces(market_type=market_type)}
+        else:
+            initial = {"required_pieces": pieces.default_pieces(market_type=Consultation.MarketType.SERVICES)}
+        form = ConsultationForm(initial=initial, defaults_url=defaults_url)
+    return render(request, "acheteur/consultation_form.html", {"form": form, "consultation": None})
+
+
+@login_required
+def consultation_edit(request, pk: int):
+    consultation = consultation_for_buyer(request, pk)
+    if request.method == "POST":
+        form = ConsultationForm(request.POST, consultation=consultation)
+        if form.is_valid():
+            try:
+                consultations.consultation_update(consultation=consultation, **form.service_kwargs())
+            except consultations.ConsultationError as error:
+                form.add_service_error(error)
+            else:
+                messages.success(request, _("La consultation est enregistrée."))
+                return redirect("consultation_review", pk=consultation.pk)
+    else:
+        form = ConsultationForm(consultation=consultation)
+    return render(request, "acheteur/consultation_form.html", {"form": form, "consultation": consultation})
+
+
+@login_required
+@require_POST
+def consultation_publish(request, pk: int):
+    consultation = consultation_for_buyer(request, pk)
+    try:
+        consultations.consultation_publish(consultation=consultation)
+    except consultations.ConsultationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("La consultation est publiée : partagez le lien %(link)s avec les entreprises.")
+            % {"link": candidate_link(consultation)},
+        )
+    return redirect("consultation_review", pk=consultation.pk)
+
+
+@login_required
+def consultation_review(request, pk: int):
+    consultation = consultation_for_buyer(request, pk)
+    filters = review.review_filters(request.GET)
+    paginator = Paginator(review.review_queryset(consultation=consultation, filters=filters), review.PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    rows = review.review_rows(candidatures=list(page), consultation=consultation, today=timezone.localdate())
+    columns = [
+        {
+            "key": key,
+            "label": label,
+            "active": filters.sort_key == key,
+            "descending": filters.descending,
+            # A click on the active column reverses it; another column sorts ascending first.
+            "next": ("" if filters.descending else "-") + key if filters.sort_key == key else key,
+        }
+        for key, label in review.SORT_LABELS.items()
+    ]
+    return render(
+        request,
+        "acheteur/review.html",
+        {
+            "consultation": consultation,
+            "candidate_link": candidate_link(consultation) if consultation.is_published else "",
+            "filters": filters,
+            "filter_form": ReviewFilterForm(request.GET, state_choices=review.STATE_CHOICES),
+            "page_obj": page,
+            "rows": rows,
+            "columns": {column["key"]: column for column in columns},
+            "lots": list(consultation.lots.all()),
+            "required_pieces": pieces.required_pieces(keys=consultation.required_pieces),
+        },
+    )
+
+
+@login_required
+def candidature_detail(request, pk: int):
+    candidature = candidature_for_buyer(request, pk)
+    candidature = dossier_view.candidature_for_view(pk=candidature.pk)
+    view = dossier_view.dossier_view(candidature=candidature)
+    return render(
+        request,
+        "acheteur/candidature.html",
+        {
+            "candidature": candidature,
+            "consultation": candidature.consultation,
+            "view": view,
+            "state_label": review.state_label(candidature),
+            "state_badge": review.STATE_BADGES[review.state_of(candidature)],
+            "identity_label": review.IDENTITY_LABELS.get(view.identity_state, review.IDENTITY_LABELS["pending"]),
+            "chosen_lots": [lot for lot in view.lots if lot.number in (candidature.declared.get("lots") or [])],
+        },
+    )
+
+
+@login_required
+@require_POST
+def candidature_refetch(request, pk: int, source: str):
+    candidature = candidature_for_buyer(request, pk)
+    fetch = get_object_or_404(SourceFetch.objects.defer("payload"), candidature=candidature, source=source)
+    fetch.candidature = candidature
+    label = registry.SOURCES[source].label if source in registry.SOURCES else source
+    try:
+        dossiers.fetch_restart(fetch=fetch, requested_by=request.user.email or request.user.get_username())
+    except dossiers.DossierError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Actualisation demandée : %(source)s.") % {"source": label})
+    return redirect(reverse("buyer_candidature", args=[candidature.pk]) + "#sources")
+
+
+@login_required
+def candidature_receipt(request, pk: int):
+    candidature = candidature_for_buyer(request, pk)
+    if not candidature.is_submitted or not candidature.receipt:
+        raise Http404
+    return file_response(
+        candidature.receipt,
+        filename=download_name("recepisse", candidature.siret, content_type="application/pdf"),
+        content_type="application/pdf",
+    )
+
+
+@login_required
+def document_download(request, pk: int, document: int):
+    candidature = candidature_for_buyer(request, pk)
+    document = get_object_or_404(Document, pk=document, candidature=candidature)
+    return file_response(
+        document.file,
+        filename=download_name(document.kind, candidature.siret, content_type=document.content_type),
+        content_type=document.content_type,
+        inline=document.content_type in EXTENSIONS,
+    )
+
+
+@login_required
+def contestation_file(request, pk: int, attachment: int):
+    candidature = candidature_for_buyer(request, pk)
+    attachment = get_object_or_404(
+        ContestationAttachment.objects.select_related("contestation"),
+        pk=attachment,
+        contestation__candidature=candidature,
+    )
+    return file_response(
+        attachment.file,
+        filename=download_name(
+            "contestation", attachment.contestation.flag_code, candidature.siret, content_type=attachment.content_type
+        ),
+        content_type=attachment.content_type,
+    )
+
+
+@login_required
+def candidature_zip(request, pk: int):
+    candidature = candidature_for_buyer(request, pk)
+    archive = review.dossier_zip(candidature=candidature)
+    filename = "-".join(("dossier", candidature.siret, slugify(candidature.consultation.reference))) + ".zip"
+    return FileResponse(
+        archive,
+        as_attachment=True,
+        filename=filename,
+        content_type="application/zip",
+        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
+    )
