@@ -18,10 +18,9 @@ from connectors.identifiers import InvalidIdentifier
 
 from . import services
 from .models import OrganisationMember
+from .proconnect import PROVIDER_ID as PROCONNECT_PROVIDER_ID
 
 logger = logging.getLogger(__name__)
-
-PROCONNECT_PROVIDER_ID = "proconnect"
 
 
 def buyer_membership_from_proconnect(*, user: AbstractUser, claims: Mapping[str, Any]) -> OrganisationMember | None:

@@ -332,6 +332,11 @@ class Document(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} ({self.sha256[:12]})"
 
+    @property
+    def source_label(self) -> str:
+        source = registry.SOURCES.get(self.source)
+        return source.label if source else str(self.get_origin_display())
+
 
 class ExclusionFlag(models.Model):
     class Severity(models.TextChoices):

@@ -12,10 +12,12 @@ It speaks the authorization code flow the way ProConnect does (https://partenair
   and the `nonce` when the client sent one) with a key generated at start and published at `/jwks`;
 - `/userinfo` returns the agent's claims (`sub`, `email`, `given_name`, `usual_name`, `siret`, …) for the bearer.
 
-Where it is more lenient than ProConnect, because django-allauth's generic OpenID Connect provider cannot comply:
 ProConnect requires a `nonce` of at least 32 characters and returns the userinfo as a signed JWT
-(`application/jwt`). Here the nonce is optional unless `require_nonce=True`, and the userinfo is JSON unless
-`userinfo_signed=True`.
+(`application/jwt`); `require_nonce=True` and `userinfo_signed=True` do the same (by default the nonce is optional
+and the userinfo is JSON, as generic OpenID Connect providers allow).
+
+To test that the client refuses what it must: `id_token_overrides` replaces claims of the ID token (e.g. a wrong
+`nonce`), and `userinfo_forged=True` signs the userinfo JWT with a key that is not the published one (same `kid`).
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ class FakeOIDCProvider:
     client_secret: str = "secret-de-test"
     require_nonce: bool = False
     userinfo_signed: bool = False
+    id_token_overrides: dict[str, Any] = field(default_factory=dict)
+    userinfo_forged: bool = False
     # What the provider saw: the query of each /authorize call and the form of each /token call.
     authorize_requests: list[dict[str, str]] = field(default_factory=list)
     token_requests: list[dict[str, str]] = field(default_factory=list)
@@ -209,6 +213,7 @@ class FakeOIDCProvider:
         }
         if grant.nonce is not None:
             id_token_claims["nonce"] = grant.nonce
+        id_token_claims.update(self.id_token_overrides)
         return _json(
             200,
             {
@@ -229,15 +234,18 @@ class FakeOIDCProvider:
         if not self.userinfo_signed:
             return _json(200, claims)
         now = int(time.time())
-        body = self._sign({**claims, "iss": self.server_url, "aud": self.client_id, "iat": now, "exp": now + 60})
+        body = self._sign(
+            {**claims, "iss": self.server_url, "aud": self.client_id, "iat": now, "exp": now + 60},
+            key=rsa.generate_private_key(public_exponent=65537, key_size=2048) if self.userinfo_forged else None,
+        )
         return "200 OK", [("Content-Type", "application/jwt"), ("Content-Length", str(len(body)))], body.encode()
 
     def _jwks(self, environ):
         jwk = jwt.algorithms.RSAAlgorithm.to_jwk(self._key.public_key(), as_dict=True)
         return _json(200, {"keys": [{**jwk, "kid": self._kid, "alg": "RS256", "use": "sig"}]})
 
-    def _sign(self, claims: dict[str, Any]) -> str:
-        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self._kid})
+    def _sign(self, claims: dict[str, Any], key: rsa.RSAPrivateKey | None = None) -> str:
+        return jwt.encode(claims, key or self._key, algorithm="RS256", headers={"kid": self._kid})
 
 
 def _single_values(parsed: dict[str, list[str]]) -> dict[str, str]:

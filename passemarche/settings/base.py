@@ -29,7 +29,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
-    "allauth.socialaccount.providers.openid_connect",
+    "candidatures.proconnect",  # ProConnect, an allauth OpenID Connect provider with nonce and signed userinfo
     "candidatures",
 ]
 
@@ -120,23 +120,22 @@ EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
 
 def proconnect_providers(*, client_id: str, secret: str, server_url: str) -> dict:
-    """ProConnect, the State's agents login, through allauth's OpenID Connect provider; off without a client id."""
+    """ProConnect, the State's agents login (`candidatures.proconnect`, PKCE, nonce); off without a client id.
+
+    The provider itself asks for the scopes openid email given_name usual_name siret, sends the secret in the body
+    (client_secret_post) and checks the nonce and the signed userinfo.
+    """
     if not client_id:
         return {}
     return {
-        "openid_connect": {
+        "proconnect": {
             "OAUTH_PKCE_ENABLED": True,
             "APPS": [
                 {
-                    "provider_id": "proconnect",
                     "name": "ProConnect",
                     "client_id": client_id,
                     "secret": secret,
-                    "settings": {
-                        "server_url": server_url,
-                        "token_auth_method": "client_secret_post",
-                        "scope": ["openid", "email", "given_name", "usual_name", "siret"],
-                    },
+                    "settings": {"server_url": server_url},
                 }
             ],
         }

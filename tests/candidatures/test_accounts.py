@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -350,12 +351,20 @@ def test_proconnect_without_a_valid_siret_makes_no_buyer(db, siret):
 # --- ProConnect end to end, against a fake provider over real HTTP --------------------------------------------
 
 
-@pytest.fixture
-def proconnect(settings):
-    with FakeOIDCProvider(claims=dict(AGENT_CLAIMS)) as provider:
+@contextmanager
+def fake_proconnect(settings, **options):
+    """A fake provider, configured as ProConnect for the duration of the block."""
+    with FakeOIDCProvider(claims=dict(AGENT_CLAIMS), **options) as provider:
         settings.SOCIALACCOUNT_PROVIDERS = proconnect_providers(
             client_id=provider.client_id, secret=provider.client_secret, server_url=provider.server_url
         )
+        yield provider
+
+
+@pytest.fixture
+def proconnect(settings):
+    """A fake answering as the real ProConnect does: nonce required, userinfo as a signed JWT."""
+    with fake_proconnect(settings, require_nonce=True, userinfo_signed=True) as provider:
         yield provider
 
 
@@ -381,10 +390,11 @@ def test_proconnect_sign_in_makes_a_buyer_and_the_next_sign_in_finds_them(client
     assert user.buyer_membership.organisation.siret == MAIRIE_SIRET
     assert user.socialaccount_set.get().provider == "proconnect"
 
-    # What the provider saw: PKCE, a long state, the secret in the body, the code exchanged once.
+    # What the provider saw: PKCE, a long state and nonce, the secret in the body, the code exchanged once.
     [authorize] = proconnect.authorize_requests
     assert authorize["code_challenge_method"] == "S256"
     assert len(authorize["state"]) >= 32
+    assert len(authorize["nonce"]) >= 32
     assert set(authorize["scope"].split()) == {"openid", "email", "given_name", "usual_name", "siret"}
     [token] = proconnect.token_requests
     assert token["client_secret"] == proconnect.client_secret
@@ -426,22 +436,50 @@ def test_a_proconnect_callback_from_another_browser_signs_nobody_in(client, db, 
     assert_accessible_dsfr_page(parsed)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="allauth's generic openid_connect provider sends no nonce and reads the userinfo as JSON, while "
-    "ProConnect requires a nonce and answers the userinfo as a signed JWT (application/jwt)",
+@pytest.mark.parametrize(
+    "options",
+    [{"require_nonce": True}, {"userinfo_signed": True}, {}],
+    ids=["nonce", "jwt", "json-userinfo"],
 )
-@pytest.mark.parametrize("strictness", [{"require_nonce": True}, {"userinfo_signed": True}], ids=["nonce", "jwt"])
-def test_proconnect_sign_in_as_proconnect_really_answers(client, db, settings, strictness):
-    with FakeOIDCProvider(claims=dict(AGENT_CLAIMS), **strictness) as provider:
-        settings.SOCIALACCOUNT_PROVIDERS = proconnect_providers(
-            client_id=provider.client_id, secret=provider.client_secret, server_url=provider.server_url
-        )
-        response = client.post(PROCONNECT_LOGIN_URL, {"process": "login"})
-        to_provider = requests.get(response["Location"], allow_redirects=False, timeout=5)
-        assert to_provider.status_code == 302, to_provider.text
-        back = urlsplit(to_provider.headers["Location"])
-        response = client.get(f"{back.path}?{back.query}")
+def test_proconnect_sign_in_with_each_of_proconnect_s_requirements_or_a_json_userinfo(client, db, settings, options):
+    with fake_proconnect(settings, **options) as provider:
+        response = sign_in_with_proconnect(client)
 
-    assert response.status_code == 302
-    assert User.objects.get(email=AGENT_CLAIMS["email"]).buyer_membership.organisation.siret == MAIRIE_SIRET
+    assert response.status_code == 302, response.content.decode()
+    user = User.objects.get(email=AGENT_CLAIMS["email"])
+    assert signed_in_user_id(client) == user.pk
+    assert user.buyer_membership.organisation.siret == MAIRIE_SIRET
+    [authorize] = provider.authorize_requests
+    assert len(authorize["nonce"]) >= 32  # ProConnect's minimum
+
+
+def test_each_proconnect_sign_in_sends_a_new_nonce(client, db, proconnect):
+    sign_in_with_proconnect(client)
+    client.logout()
+    sign_in_with_proconnect(client)
+
+    first, second = (request["nonce"] for request in proconnect.authorize_requests)
+    assert first != second
+    assert first != proconnect.authorize_requests[0]["state"]
+
+
+@pytest.mark.parametrize(
+    "tampering",
+    [
+        {"id_token_overrides": {"nonce": "un-autre-nonce-que-celui-de-cette-connexion-42"}},
+        {"id_token_overrides": {"nonce": None}},
+        {"userinfo_forged": True},
+        {"id_token_overrides": {"sub": "un-autre-agent"}},
+    ],
+    ids=["wrong-nonce", "no-nonce", "userinfo-bad-signature", "userinfo-of-another-subject"],
+)
+def test_a_proconnect_answer_that_does_not_check_out_signs_nobody_in(client, db, settings, tampering):
+    with fake_proconnect(settings, require_nonce=True, userinfo_signed=True, **tampering) as provider:
+        response = sign_in_with_proconnect(client)
+
+    parsed = page(response, status=401)
+    assert signed_in_user_id(client) is None
+    assert not User.objects.exists()
+    assert not OrganisationMember.objects.exists()
+    assert len(provider.token_requests) == 1  # refused after the code exchange, on what came back
+    assert_accessible_dsfr_page(parsed)
