@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-unit test-integration quality lint format migrate demo sandbox worker bench clean
+.PHONY: install run test test-unit test-integration test-browser quality lint format migrate demo sandbox worker bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test-unit: install
 
 test-integration: install
 	$(BIN)/python -m pytest --ds=passemarche.settings.test -m integration $(PYTEST_ARGS)
+
+# Headless Chromium (/usr/bin/chromium, or CHROMIUM_PATH) on the live server; screenshots in docs/screenshots/.
+test-browser: install
+	$(BIN)/python -m pytest --ds=passemarche.settings.test -m browser $(PYTEST_ARGS)
 
 quality: install
 	$(BIN)/ruff check .
