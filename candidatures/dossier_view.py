@@ -238,6 +238,14 @@ EVIDENCE_LABELS = {
 }
 
 
+def _display_date(value: object) -> object:
+    """ISO dates of the evidence as a French reader writes them (27/11/2008); anything else as is."""
+    try:
+        return date.fromisoformat(str(value)).strftime("%d/%m/%Y")
+    except ValueError:
+        return value
+
+
 @dataclass(frozen=True)
 class FlagView:
     flag: ExclusionFlag
@@ -256,7 +264,11 @@ class FlagView:
     def evidence_rows(self) -> list[tuple[str, object]]:
         evidence = self.flag.evidence or {}
         # The notice's address is shown as a link, not as a row.
-        return [(label, evidence[key]) for key, label in EVIDENCE_LABELS.items() if evidence.get(key) and key != "url"]
+        return [
+            (label, _display_date(evidence[key]) if key.startswith("date") else evidence[key])
+            for key, label in EVIDENCE_LABELS.items()
+            if evidence.get(key) and key != "url"
+        ]
 
     @property
     def notice_url(self) -> str:
