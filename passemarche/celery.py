@@ -1,6 +1,10 @@
 import os
 
 from celery import Celery
+from kombu.transport import TRANSPORT_ALIASES
+
+# `filesystem://` means our atomic variant of kombu's transport (see passemarche/broker.py).
+TRANSPORT_ALIASES["filesystem"] = "passemarche.broker:Transport"
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "passemarche.settings.dev")
 
