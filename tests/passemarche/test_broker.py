@@ -15,7 +15,12 @@ def connection(tmp_path):
     folder = str(tmp_path / "queue")
     with Connection(
         "filesystem://",
-        transport_options={"data_folder_in": folder, "data_folder_out": folder, "processed_folder": str(tmp_path)},
+        transport_options={
+            "data_folder_in": folder,
+            "data_folder_out": folder,
+            "processed_folder": str(tmp_path),
+            "control_folder": str(tmp_path / "control"),
+        },
     ) as connection:
         (tmp_path / "queue").mkdir()
         yield connection
