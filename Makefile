@@ -59,4 +59,4 @@ bench: install
 	$(BIN)/python bench/one_dossier.py
 
 clean:
-	rm -rf var/broker var/test-media var/test-db.sqlite3*
+	rm -rf var/broker var/test-broker* var/test-media var/test-db*.sqlite3*

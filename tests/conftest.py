@@ -81,6 +81,8 @@ def celery_worker(worker_env, tmp_path_factory):
     )
     yield process
     stop_worker(process)
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        shutil.rmtree(settings.CELERY_BROKER_FOLDER, ignore_errors=True)
 
 
 @pytest.fixture

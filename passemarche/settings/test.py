@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 from .base import *  # noqa: F403
@@ -8,13 +9,14 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "test-media")))
 
-# A file (not memory) so that the Celery worker of the integration tests shares the test database.
+# A file (not memory) so that the Celery worker of the integration tests shares the test database; one per
+# test run, so that two runs in the same checkout do not write into each other's database.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
 
 FETCH_RETRY_BASE_DELAY = env.float("FETCH_RETRY_BASE_DELAY", default=0.2)
 FETCH_RETRY_MAX_DELAY = env.float("FETCH_RETRY_MAX_DELAY", default=5.0)
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 
-CELERY_BROKER_FOLDER = Path(env("CELERY_BROKER_FOLDER", default=str(VAR_DIR / "test-broker")))
+CELERY_BROKER_FOLDER = Path(env("CELERY_BROKER_FOLDER", default=str(VAR_DIR / f"test-broker-{os.getpid()}")))
 CELERY_BROKER_TRANSPORT_OPTIONS = celery_transport_options(CELERY_BROKER_URL, CELERY_BROKER_FOLDER)
