@@ -217,6 +217,35 @@ FLAG_LABELS = {
         _("Établissement fermé"),
         _("Le répertoire SIRENE de l'INSEE indique que l'établissement ou l'entreprise a cessé son activité."),
     ),
+    "probtp_non_conforme": (
+        _("Cotisations retraite PRO BTP non conformes"),
+        _("PRO BTP indique que l'entreprise n'est pas à jour de ses cotisations de retraite complémentaire."),
+    ),
+    "cibtp_non_a_jour": (
+        _("Cotisations congés payés CIBTP non à jour"),
+        _(
+            "La caisse CIBTP ne délivre pas l'attestation : l'entreprise n'est pas à jour de ses cotisations "
+            "congés payés et chômage-intempéries."
+        ),
+    ),
+    "msa_non_a_jour": (
+        _("Cotisations MSA non à jour"),
+        _("La MSA indique que l'entreprise n'est pas à jour de ses cotisations de sécurité sociale agricole."),
+    ),
+    "msa_en_verification": (
+        _("Cotisations MSA en cours de vérification"),
+        _(
+            "Un agent de la MSA examine le compte de l'entreprise : sa situation n'est pas encore confirmée. "
+            "L'acheteur peut demander l'attestation de la MSA."
+        ),
+    ),
+    "certificat_expire": (
+        _("Certificat expiré"),
+        _(
+            "La date de fin de validité d'un certificat ou d'une qualification transmis par l'organisme est "
+            "dépassée. L'entreprise peut fournir le certificat renouvelé."
+        ),
+    ),
 }
 
 EVIDENCE_LABELS = {

@@ -98,6 +98,12 @@ PIECES: dict[str, Piece] = {
             default_for=("travaux",),
         ),
         Piece(
+            key="conformite_msa",
+            label=_("Conformité des cotisations (MSA)"),
+            block=Block.ATTESTATIONS,
+            sources=("msa_conformite",),
+        ),
+        Piece(
             key="carte_pro_tp",
             label=_("Carte professionnelle travaux publics (FNTP)"),
             block=Block.CERTIFICATIONS,

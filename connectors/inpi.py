@@ -1,14 +1,18 @@
-"""INPI (Registre national des entreprises) through API Entreprise: the extrait RNE and its PDF."""
+"""INPI (Registre national des entreprises) through API Entreprise: the extrait RNE and its PDF, and the
+list of the annual accounts (bilans) filed, with the last three downloaded."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from . import client, parsing
 from .types import CallContext, SourceResult
 
 DOCUMENT_KIND = "extrait_rne"
+BILAN_DOCUMENT_KIND = "bilan"
+BILANS_DOWNLOADED = 3
 
 
 @dataclass(frozen=True)
@@ -113,3 +117,61 @@ def _decimal(value: object) -> Decimal | None:
     if not amount.is_finite():
         raise ValueError(f"montant illisible : {value!r}")
     return amount
+
+
+@dataclass(frozen=True)
+class Bilan:
+    id: str
+    nom_document: str
+    date_cloture: date | None  # end of the financial year (null for some old filings)
+    date_depot: date | None
+    type: str  # "bilan complet", "bilan simplifié", "bilan consolidé", …
+    url: str  # download link (API Entreprise's INPI proxy)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActesBilans(SourceResult):
+    bilans: tuple[Bilan, ...]  # newest date de clôture first (undated last)
+    nombre_actes: int
+
+    @property
+    def derniers_bilans(self) -> tuple[Bilan, ...]:
+        """The bilans whose PDF is downloaded: the last three that have a link."""
+        return tuple(bilan for bilan in self.bilans if bilan.url)[:BILANS_DOWNLOADED]
+
+
+def fetch_actes_bilans(siren: str, *, call: CallContext) -> ActesBilans:
+    """The list of the bilans filed, with the last three downloaded at once (kind "bilan")."""
+    response = client.api_entreprise_get(f"/v3/inpi/rne/unites_legales/open_data/{siren}/actes_bilans", call=call)
+    result = parse_actes_bilans(response.body)
+    documents = tuple(
+        client.download_document(bilan.url, kind=BILAN_DOCUMENT_KIND, call=call) for bilan in result.derniers_bilans
+    )
+    return replace(result, documents=documents)
+
+
+def parse_actes_bilans(payload: dict) -> ActesBilans:
+    try:
+        data = payload["data"]
+        actes, bilans = data["actes"], data["bilans"]
+        for name, value in (("actes", actes), ("bilans", bilans)):
+            if not isinstance(value, list):
+                raise TypeError(f"liste de {name} attendue, reçu {type(value).__name__}")
+        parsed = [_bilan(item) for item in bilans]
+    except parsing.PARSE_ERRORS as exc:
+        raise parsing.malformed("INPI", "actes et bilans", exc) from exc
+    parsed.sort(key=lambda bilan: (bilan.date_cloture or date.min, bilan.date_depot or date.min), reverse=True)
+    return ActesBilans(payload=payload, bilans=tuple(parsed), nombre_actes=len(actes))
+
+
+def _bilan(item: dict) -> Bilan:
+    if not isinstance(item, dict):
+        raise TypeError(f"bilan attendu sous forme d'objet, reçu {type(item).__name__}")
+    return Bilan(
+        id=parsing.text(item.get("id")),
+        nom_document=parsing.text(item.get("nom_document")),
+        date_cloture=parsing.iso_date(item.get("date_cloture")),
+        date_depot=parsing.iso_date(item.get("date_depot")),
+        type=parsing.text(item.get("type")),
+        url=parsing.text(item.get("url")),
+    )

@@ -39,6 +39,16 @@ INPI_RNE = Provider("INPI - RNE", "34", 600)
 URSSAF = Provider("ACOSS", "04", 900)
 DGFIP = Provider("DGFIP - Adélie", "03", 700)
 DGFIP_CHIFFRES_AFFAIRES = Provider("DGFIP - Adélie", "03", 500)
+PROBTP = Provider("ProBTP", "09", 600)
+CIBTP = Provider("CIBTP", "38", 800)
+CNETP = Provider("CNETP", "08", 800)
+FNTP = Provider("FNTP", "12", 600)
+QUALIBAT = Provider("Qualibat", "06", 700)
+QUALIFELEC = Provider("Qualifelec", "32", 600)
+ADEME = Provider("ADEME", "19", 500)
+OPQIBI = Provider("OPQIBI", "11", 500)
+CARIF_OREF = Provider("CARIF-OREF", "33", 500)
+MSA = Provider("MSA", "10", 600)
 
 
 @dataclass(frozen=True)
@@ -109,6 +119,78 @@ ROUTES = (
         DGFIP_CHIFFRES_AFFAIRES,
         collection=True,
     ),
+    Route(
+        "probtp_attestation",
+        "/v3/probtp/etablissements/{siret}/attestation_cotisations_retraite",
+        "api_entreprise_v3_probtp_attestations_cotisation_retraite",
+        PROBTP,
+    ),
+    Route(
+        "probtp_conformite",
+        "/v3/probtp/etablissements/{siret}/conformite_cotisations_retraite",
+        "api_entreprise_v3_probtp_conformites_cotisations_retraite",
+        PROBTP,
+    ),
+    Route(
+        "cibtp_attestation",
+        "/v3/cibtp/etablissements/{siret}/attestation_cotisations_conges_payes_chomage_intemperies",
+        "api_entreprise_v3_cibtp_attestation_cotisations_conges_payes_chomage_intemperies",
+        CIBTP,
+    ),
+    Route(
+        "cnetp_attestation",
+        "/v3/cnetp/unites_legales/{siren}/attestation_cotisations_conges_payes_chomage_intemperies",
+        "api_entreprise_v3_cnetp_attestation_cotisations_conges_payes_chomage_intemperies",
+        CNETP,
+    ),
+    Route(
+        "fntp_carte_pro",
+        "/v3/fntp/unites_legales/{siren}/carte_professionnelle_travaux_publics",
+        "api_entreprise_v3_fntp_carte_professionnelle_travaux_publics",
+        FNTP,
+    ),
+    Route(
+        "qualibat",
+        "/v4/qualibat/etablissements/{siret}/certification_batiment",
+        "api_entreprise_v4_qualibat_certifications_batiment",
+        QUALIBAT,
+    ),
+    Route(
+        "inpi_actes_bilans",
+        "/v3/inpi/rne/unites_legales/open_data/{siren}/actes_bilans",
+        "api_entreprise_v3_inpi_rne_actes_bilans",
+        INPI_RNE,
+    ),
+    Route(
+        "msa_conformite",
+        "/v3/msa/etablissements/{siret}/conformite_cotisations",
+        "api_entreprise_v3_msa_conformites_cotisations",
+        MSA,
+    ),
+    Route(
+        "qualifelec",
+        "/v3/qualifelec/etablissements/{siret}/certificats",
+        "api_entreprise_v3_qualifelec_certificats",
+        QUALIFELEC,
+    ),
+    Route(
+        "ademe_rge",
+        "/v3/ademe/etablissements/{siret}/certification_rge",
+        "api_entreprise_v3_ademe_certificats_rge",
+        ADEME,
+    ),
+    Route(
+        "opqibi",
+        "/v3/opqibi/unites_legales/{siren}/certification_ingenierie",
+        "api_entreprise_v3_opqibi_certifications_ingenierie",
+        OPQIBI,
+    ),
+    Route(
+        "carif_oref",
+        "/v3/carif_oref/etablissements/{siret}/certifications_qualiopi_france_competences",
+        "api_entreprise_v3_carif_oref_certifications_qualiopi_france_competences",
+        CARIF_OREF,
+    ),
 )
 
 
@@ -133,7 +215,7 @@ class Case:
 
 def load_cases(directory: Path) -> dict[str, Case]:
     cases = {}
-    for path in sorted(directory.glob("*.yaml")):
+    for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):  # the staging uses both
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         params = {name: str(value) for name, value in (raw.get("params") or {}).items()}
         cases[path.stem] = Case(path.stem, params, int(raw["status"]), raw["payload"])

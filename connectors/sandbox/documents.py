@@ -24,6 +24,9 @@ STAND_INS = {  # document_url prefix in the staging payloads -> file under data/
     "https://data.inpi.fr/export/companies": "api_entreprise_v3_inpi_rne_extrait_rne/extrait-rne-exemple.pdf",
 }
 DEFAULT_EXPIRES_IN = 600  # when the payload gives no document_url_expires_in (INPI)
+# INPI actes and bilans give their (expiring, proxied) download link as `url`, beside `nom_document`; other
+# `url` keys (ADEME, OPQIBI) are permanent links to the certifier's site, left as they are.
+INPI_DOCUMENT_MARKER = "nom_document"
 
 
 def local_file(url: str) -> str | None:
@@ -66,19 +69,20 @@ def is_valid(secret: str, relative: str, expires: str, given: str, now: float) -
 
 
 def rewrite_links(payload: Any, *, base_url: str, secret: str, now: float) -> None:
-    """Point every `document_url` of the payload at the sandbox (in place)."""
+    """Point every `document_url` (and INPI's `url`) of the payload at the sandbox (in place)."""
     if isinstance(payload, list):
         for item in payload:
             rewrite_links(item, base_url=base_url, secret=secret, now=now)
         return
     if not isinstance(payload, dict):
         return
-    url = payload.get("document_url")
-    relative = local_file(url) if isinstance(url, str) else None
-    if relative:
-        expires_in = payload.get("document_url_expires_in")
-        expires_in = expires_in if isinstance(expires_in, int) and expires_in > 0 else DEFAULT_EXPIRES_IN
-        payload["document_url"] = signed_url(base_url, secret, relative, int(now) + expires_in)
+    for key in ("document_url", "url") if INPI_DOCUMENT_MARKER in payload else ("document_url",):
+        url = payload.get(key)
+        relative = local_file(url) if isinstance(url, str) else None
+        if relative:
+            expires_in = payload.get("document_url_expires_in")
+            expires_in = expires_in if isinstance(expires_in, int) and expires_in > 0 else DEFAULT_EXPIRES_IN
+            payload[key] = signed_url(base_url, secret, relative, int(now) + expires_in)
     for value in payload.values():
         if isinstance(value, (dict, list)):
             rewrite_links(value, base_url=base_url, secret=secret, now=now)

@@ -10,6 +10,12 @@ LIQUIDATION_SIRET = "91234567500017"  # fictional SAS: redressement judiciaire c
 LIQUIDATION_SIREN = "912345675"
 NON_DIFFUSIBLE_SIRET = "35004292500031"  # entrepreneur individuel, partiellement diffusible
 NON_DIFFUSIBLE_SIREN = "350042925"
+BTP_SIRET = "81234567600017"  # fictional SAS in construction: PRO BTP, CIBTP, CNETP, FNTP, Qualibat all deliver
+BTP_SIREN = "812345676"
+BTP_NON_A_JOUR_SIRET = "82345678500018"  # fictional SAS: CIBTP 404 38422 (not up to date), PRO BTP not eligible
+BTP_NON_A_JOUR_SIREN = "823456785"
+INGENIERIE_SIRET = "91357924900016"  # fictional SAS in engineering and training: OPQIBI and Qualiopi deliver
+INGENIERIE_SIREN = "913579249"
 UNKNOWN_SIRET = "98765432400019"  # valid keys, no case knows it: 404 everywhere
 UNKNOWN_SIREN = "987654324"
 

@@ -1,65 +1,692 @@
-"""The exclusion engine, pure: typed results in, flags out."""
+"""The exclusion engine, pure: typed results in, flags out.
+
+BODACC cases are written as the dataset's records (JSON documents serialised as strings, dates as BODACC
+writes them, mojibake included) and read through the connector's parser, as the portal reads them.
+"""
 
 from __future__ import annotations
 
 import copy
+import json
 from datetime import date
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from candidatures.exclusions import ProcedureEvent, classify_judgement, evaluate
-from connectors import insee, urssaf
-from connectors.bodacc import Annonce, AnnoncesBodacc, Jugement
+from candidatures.dossier_view import FLAG_LABELS
+from candidatures.exclusions import (
+    NATURES,
+    Flag,
+    ProcedureEvent,
+    classify_judgement,
+    evaluate,
+    sanction_named,
+)
+from connectors import (
+    ademe,
+    bodacc,
+    btp_conges,
+    carif_oref,
+    fntp,
+    insee,
+    msa,
+    opqibi,
+    probtp,
+    qualibat,
+    qualifelec,
+    urssaf,
+)
+from connectors.types import FetchedDocument, SourceResult
 from tests.connectors.payloads import load_case
 
+TODAY = date(2026, 11, 23)
+SIREN = "552049447"
 
-def annonce(
+LJ = "Jugement d'ouverture de liquidation judiciaire"
+RJ = "Jugement d'ouverture d'une procédure de redressement judiciaire"
+SAUVEGARDE = "Jugement d'ouverture d'une procédure de sauvegarde"
+CONVERSION_LJ = "Jugement de conversion en liquidation judiciaire"
+PLAN = "Jugement de plan de redressement"
+CLOTURE_IA = "Jugement de clôture pour insuffisance d'actif"
+CLOTURE_EP = "Jugement de clôture pour extinction du passif"
+DEPOT = "Dépôt de l'état des créances"
+LISTE_LJ = "Liste des créances nées après le jugement d'ouverture d'une procédure de liquidation judiciaire"
+FAILLITE = "Jugement de faillite personnelle"
+AUTRE_PRONONCANT = "Autre jugement prononçant"
+AUTRE_ORDONNANCE = "Autre jugement et ordonnance"
+
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin")
+MONTHS += ("juillet", "août", "septembre", "octobre", "novembre", "décembre")
+
+
+def mojibake(text: str) -> str:
+    """UTF-8 read as Windows-1252, as some BODACC records carry it ("clÃ´ture")."""
+    return text.encode("utf-8").decode("cp1252")
+
+
+def french(day: date) -> str:
+    return f"{'1er' if day.day == 1 else day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def slash(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def record(
     number: int,
-    nature: str,
-    judged: date,
+    nature: str | None,
+    judged: str | date,
     *,
+    published: date | None = None,
+    complement: str = "",
     typeavis: str = "annonce",
     famille: str = "collective",
-    complement: str = "",
-    previous: tuple[str, int] | None = None,
-) -> Annonce:
-    return Annonce(
-        id=f"A2025{number:07d}",
-        publication="A",
-        dateparution=judged,
-        typeavis=typeavis,
-        familleavis=famille,
-        tribunal="TRIBUNAL DE COMMERCE DE LYON",
-        url=f"https://www.bodacc.fr/pages/annonces-commerciales-detail/?q.id=id:A2025{number:07d}",
-        jugement=Jugement(famille="", nature=nature, date=judged, complement=complement),
-        parution_precedente=None
-        if previous is None
-        else {"nomPublication": "BODACC A", "numeroParution": previous[0], "numeroAnnonce": previous[1]},
-        numero_parution="20250001",
-        numero_annonce=str(number),
+    publication: str = "A",
+    corrects: dict | None = None,
+    jugement_famille: str = "Jugement",
+    tribunal: str = "TRIBUNAL DE COMMERCE DE LYON",
+    modifications: str | None = None,
+) -> dict:
+    """One record of `annonces-commerciales` as the API returns it. `judged` is the judgement date as BODACC
+    writes it (a date is written ISO); the notice is published two weeks later unless `published` says."""
+    if isinstance(judged, date):
+        published = published or date.fromordinal(judged.toordinal() + 14)
+        judged = judged.isoformat()
+    assert published is not None, "a judgement date written as text needs its publication date"
+    parution = f"{published.year}{number:04d}"
+    annonce_id = f"{publication}{parution}{number:04d}"
+    jugement = None
+    if nature is not None:
+        value = {"type": typeavis if typeavis != "annonce" else "initial", "famille": jugement_famille}
+        value |= {"nature": nature, "date": judged}
+        if complement:
+            value["complementJugement"] = complement
+        jugement = json.dumps(value, ensure_ascii=False)
+    return {
+        "id": annonce_id,
+        "publicationavis": publication,
+        "publicationavis_facette": f"Bodacc {publication}",
+        "parution": parution,
+        "dateparution": published.isoformat(),
+        "numeroannonce": number,
+        "typeavis": typeavis,
+        "typeavis_lib": {"annonce": "Avis initial", "rectificatif": "Avis rectificatif"}.get(
+            typeavis, "Avis d'annulation"
+        ),
+        "familleavis": famille,
+        "familleavis_lib": famille,
+        "numerodepartement": "69",
+        "tribunal": tribunal,
+        "commercant": "EXEMPLE SARL",
+        "ville": "Lyon",
+        "cp": "69002",
+        "registre": [SIREN, "552 049 447"],
+        "url_complete": f"https://www.bodacc.fr/pages/annonces-commerciales-detail/?q.id=id:{annonce_id}",
+        "listepersonnes": json.dumps(
+            {
+                "personne": {
+                    "typePersonne": "pm",
+                    "denomination": "EXEMPLE SARL",
+                    "numeroImmatriculation": {"codeRCS": "RCS", "numeroIdentification": "552 049 447"},
+                }
+            }
+        ),
+        "jugement": jugement,
+        "acte": None,
+        "modificationsgenerales": json.dumps({"descriptif": modifications}, ensure_ascii=False)
+        if modifications
+        else None,
+        "radiationaurcs": None,
+        "depot": None,
+        "parutionavisprecedent": json.dumps(
+            {
+                "nomPublication": f"BODACC {corrects['publicationavis']}",
+                "numeroParution": corrects["parution"],
+                "numeroAnnonce": corrects["numeroannonce"],
+            }
+        )
+        if corrects
+        else None,
+    }
+
+
+def correction(original: dict, number: int, nature: str | None, *, typeavis: str = "rectificatif", **kwargs) -> dict:
+    """A rectificatif (or an annulation) of `original`, published a month after it."""
+    published = date.fromordinal(date.fromisoformat(original["dateparution"]).toordinal() + 30)
+    judged = json.loads(original["jugement"])["date"] if original["jugement"] else published.isoformat()
+    return record(number, nature, judged, published=published, typeavis=typeavis, corrects=original, **kwargs)
+
+
+def results_of(records: list[dict]) -> dict[str, SourceResult]:
+    return {"bodacc": bodacc.parse_annonces({"total_count": len(records), "results": records})}
+
+
+def decide(records: list[dict]) -> dict[str, str]:
+    """flag code → the notice number its evidence names."""
+    return {
+        flag.code: flag.evidence["annonce_id"][-4:].lstrip("0") for flag in evaluate(results_of(records), today=TODAY)
+    }
+
+
+_lj = record(1, LJ, date(2024, 1, 15))
+_rj = record(1, RJ, date(2024, 1, 15))
+_sauvegarde = record(1, SAUVEGARDE, date(2024, 1, 15))
+_cloture_after_lj = record(2, CLOTURE_IA, date(2025, 3, 3))
+
+BODACC_CASES = [
+    # Nothing to see
+    pytest.param([], {}, id="no_notice"),
+    pytest.param(
+        [
+            record(1, None, date(2020, 5, 4), famille="creation"),
+            record(2, None, date(2025, 7, 1), famille="dpc", publication="C"),
+        ],
+        {},
+        id="creation_and_accounts_only",
+    ),
+    # Liquidation judiciaire
+    pytest.param([_lj], {"liquidation_judiciaire": "1"}, id="lj_opening"),
+    pytest.param(
+        [record(1, LJ, "12/03/2013", published=date(2013, 3, 28))], {"liquidation_judiciaire": "1"}, id="lj_slash_date"
+    ),
+    pytest.param(
+        [record(1, "Jugement d'extension de liquidation judiciaire", date(2024, 2, 2))],
+        {"liquidation_judiciaire": "1"},
+        id="lj_extension",
+    ),
+    pytest.param(
+        [record(1, "Jugement prononçant la liquidation judiciaire", "27 novembre 2008", published=date(2008, 12, 9))],
+        {"liquidation_judiciaire": "1"},
+        id="lj_pronounced_french_date",
+    ),
+    pytest.param(
+        [_lj, _cloture_after_lj],
+        {},
+        id="lj_then_cloture_insuffisance_actif",
+    ),
+    pytest.param(
+        [
+            record(1, LJ, "12/03/2013", published=date(2013, 3, 28)),
+            record(2, CLOTURE_EP, "17 septembre 2015", published=date(2015, 10, 1)),
+        ],
+        {},
+        id="lj_then_cloture_extinction_passif_mixed_dates",
+    ),
+    pytest.param(
+        [
+            _lj,
+            _cloture_after_lj,
+            record(3, "Jugement de reprise de la procédure de liquidation judiciaire", date(2026, 2, 2)),
+        ],
+        {"liquidation_judiciaire": "3"},
+        id="lj_closed_then_resumed",
+    ),
+    pytest.param([_lj, record(2, DEPOT, date(2024, 9, 1))], {"liquidation_judiciaire": "1"}, id="lj_then_claims"),
+    pytest.param(
+        [_lj, record(2, "Arrêt de la cour d'appel infirmant une décision soumise à publicité", date(2024, 5, 1))],
+        {"liquidation_judiciaire": "1"},
+        id="lj_then_appeal_unknown_effect",
+    ),
+    pytest.param(
+        [_lj, record(2, "Jugement arrêtant le plan de redressement", date(2024, 6, 1))],
+        {"liquidation_judiciaire": "1"},
+        id="a_plan_never_ends_a_liquidation",
+    ),
+    pytest.param(
+        [_lj, record(2, "Jugement de clôture de la procédure de sauvegarde", date(2024, 6, 1))],
+        {"liquidation_judiciaire": "1"},
+        id="closing_another_procedure_never_ends_a_liquidation",
+    ),
+    # Redressement judiciaire
+    pytest.param([_rj], {"redressement_judiciaire": "1"}, id="rj_opening"),
+    pytest.param(
+        [record(1, "Jugement d'extension d'une procédure de redressement judiciaire", date(2024, 2, 2))],
+        {"redressement_judiciaire": "1"},
+        id="rj_extension",
+    ),
+    pytest.param([_rj, record(2, DEPOT, date(2024, 6, 2))], {"redressement_judiciaire": "1"}, id="rj_then_claims"),
+    pytest.param(
+        [
+            _rj,
+            record(
+                2,
+                PLAN,
+                date(2025, 1, 10),
+                complement="Jugement arrêtant le plan de redressement par voie de continuation, durée du plan 10 ans.",
+            ),
+        ],
+        {},
+        id="rj_then_plan_continuation",
+    ),
+    pytest.param(
+        [_rj, record(2, PLAN, date(2025, 1, 10), complement="Jugement arrêtant le plan de cession au profit de X.")],
+        {"redressement_judiciaire": "1"},
+        id="rj_then_plan_de_cession_keeps_rj",
+    ),
+    pytest.param(
+        [_rj, record(2, "Jugement mettant fin à la procédure de redressement judiciaire", date(2024, 8, 1))],
+        {},
+        id="rj_then_end",
+    ),
+    pytest.param(
+        [_rj, record(2, CONVERSION_LJ, date(2024, 7, 1)), record(3, CLOTURE_IA, date(2026, 1, 8))],
+        {},
+        id="rj_converted_then_closed",
+    ),
+    pytest.param(
+        [_rj, record(2, DEPOT, date(2024, 5, 2)), record(3, CONVERSION_LJ, date(2024, 9, 15))],
+        {"liquidation_judiciaire": "3"},
+        id="rj_claims_then_conversion",
+    ),
+    pytest.param(
+        [
+            _rj,
+            record(2, PLAN, date(2025, 1, 10)),
+            record(3, "Jugement prononçant la résolution du plan de redressement", date(2026, 3, 1)),
+        ],
+        {},
+        id="plan_resolution_alone_ends",
+    ),
+    pytest.param(
+        [
+            _rj,
+            record(2, PLAN, date(2025, 1, 10)),
+            record(
+                3,
+                "Jugement prononçant la résolution du plan de redressement et la liquidation judiciaire",
+                date(2026, 3, 1),
+            ),
+        ],
+        {"liquidation_judiciaire": "3"},
+        id="plan_resolution_and_lj",
+    ),
+    # Sauvegarde and the other procedures: never a ground, until converted
+    pytest.param([_sauvegarde], {}, id="sauvegarde"),
+    pytest.param(
+        [record(1, "Jugement d'ouverture d'une procédure de sauvegarde accélérée", date(2024, 1, 15))],
+        {},
+        id="sauvegarde_acceleree",
+    ),
+    pytest.param(
+        [record(1, "Jugement d'ouverture d'une procédure de sauvegarde financière accélérée", date(2024, 1, 15))],
+        {},
+        id="sauvegarde_financiere_acceleree",
+    ),
+    pytest.param(
+        [
+            _sauvegarde,
+            record(
+                2,
+                "Jugement de conversion en redressement judiciaire de la procédure de sauvegarde",
+                "03/06/2024",
+                published=date(2024, 6, 20),
+            ),
+        ],
+        {"redressement_judiciaire": "2"},
+        id="sauvegarde_converted_into_rj",
+    ),
+    pytest.param(
+        [
+            _sauvegarde,
+            record(
+                2,
+                "Jugement de conversion en liquidation judiciaire de la procédure de sauvegarde financière accélérée",
+                date(2024, 6, 3),
+            ),
+        ],
+        {"liquidation_judiciaire": "2"},
+        id="sauvegarde_fa_converted_into_lj",
+    ),
+    pytest.param(
+        [
+            _sauvegarde,
+            record(2, "Jugement arrêtant le plan de sauvegarde", date(2024, 9, 1)),
+            record(
+                3,
+                "Jugement prononçant la résolution du plan de sauvegarde et le redressement judiciaire",
+                date(2026, 2, 1),
+            ),
+        ],
+        {"redressement_judiciaire": "3"},
+        id="sauvegarde_plan_resolved_into_rj",
+    ),
+    pytest.param(
+        [
+            _sauvegarde,
+            record(2, "Jugement de clôture de la procédure de sauvegarde", date(2025, 9, 1)),
+        ],
+        {},
+        id="sauvegarde_closed",
+    ),
+    pytest.param(
+        [
+            record(1, "Jugement d'ouverture d'une procédure de traitement de sortie de crise", date(2022, 3, 1)),
+            record(
+                2,
+                "Jugement mettant fin à la procédure de traitement de sortie de crise et ouvrant une procédure de "
+                "liquidation judiciaire",
+                date(2022, 9, 1),
+            ),
+        ],
+        {"liquidation_judiciaire": "2"},
+        id="sortie_de_crise_ended_into_lj",
+    ),
+    pytest.param(
+        [
+            record(
+                1,
+                "Jugement mettant fin à la procédure de traitement de sortie de crise et ouvrant une procédure de "
+                "redressement judiciaire",
+                date(2022, 9, 1),
+            )
+        ],
+        {"redressement_judiciaire": "1"},
+        id="sortie_de_crise_ended_into_rj",
+    ),
+    pytest.param(
+        [record(1, "Jugement d'ouverture d'une procédure de traitement de sortie de crise", date(2022, 3, 1))],
+        {},
+        id="sortie_de_crise_alone",
+    ),
+    pytest.param(
+        [
+            record(
+                1,
+                "Jugement d'ouverture d'une procédure de rétablissement professionnel",
+                date(2023, 4, 4),
+                famille="retablissement_professionnel",
+            ),
+            record(
+                2,
+                "Jugement prononçant la clôture de la procédure de rétablissement professionnel",
+                date(2023, 8, 8),
+                famille="retablissement_professionnel",
+            ),
+        ],
+        {},
+        id="retablissement_professionnel",
+    ),
+    pytest.param(
+        [record(1, "Jugement d'ouverture de conciliation", date(2023, 4, 4), famille="conciliation")],
+        {},
+        id="conciliation",
+    ),
+    pytest.param(
+        [
+            record(
+                1,
+                None,
+                date(2024, 3, 1),
+                publication="B",
+                famille="modification",
+                modifications="Dissolution anticipée de la société et mise en liquidation amiable à compter du "
+                "1er mars 2024. Liquidateur : M. Dupont.",
+            )
+        ],
+        {},
+        id="liquidation_amiable_bodacc_b",
+    ),
+    pytest.param([record(1, LISTE_LJ, date(2024, 1, 15))], {}, id="claims_list_alone"),
+    pytest.param([record(1, DEPOT, date(2024, 1, 15))], {}, id="claims_deposit_alone"),
+    pytest.param(
+        [record(1, "Jugement de désignation des organes de la procédure", date(2024, 1, 15))], {}, id="bodies_only"
+    ),
+    # "Autre jugement…": classified by the complement
+    pytest.param(
+        [
+            _rj,
+            record(
+                2,
+                AUTRE_PRONONCANT,
+                date(2024, 9, 1),
+                complement="Jugement prononçant la conversion de la procédure de redressement judiciaire en "
+                "liquidation judiciaire, désignant liquidateur SELARL EXEMPLE MJ.",
+            ),
+        ],
+        {"liquidation_judiciaire": "2"},
+        id="autre_jugement_conversion_into_lj",
+    ),
+    pytest.param(
+        [
+            _rj,
+            record(
+                2,
+                AUTRE_ORDONNANCE,
+                date(2024, 9, 1),
+                complement="Jugement mettant fin à la procédure de redressement judiciaire, le débiteur disposant "
+                "des sommes suffisantes.",
+            ),
+        ],
+        {},
+        id="autre_jugement_ending_rj",
+    ),
+    pytest.param(
+        [
+            _rj,
+            record(
+                2,
+                AUTRE_ORDONNANCE,
+                date(2024, 9, 1),
+                complement="Jugement prolongeant la période d'observation. Les créances de la liquidation judiciaire "
+                "éventuelle seront déclarées au mandataire.",
+            ),
+        ],
+        {"redressement_judiciaire": "1"},
+        id="autre_jugement_neutral_complement",
+    ),
+    pytest.param(
+        [_lj, record(2, "Autre jugement de clôture", date(2025, 4, 4))],
+        {},
+        id="autre_jugement_de_cloture_without_complement",
+    ),
+    # Cancellations and corrections
+    pytest.param([_lj, correction(_lj, 2, None, typeavis="annulation")], {}, id="lj_cancelled"),
+    pytest.param(
+        [_lj, _cloture_after_lj, correction(_cloture_after_lj, 3, None, typeavis="annulation")],
+        {"liquidation_judiciaire": "1"},
+        id="cloture_cancelled_revives_lj",
+    ),
+    pytest.param(
+        [
+            _lj,
+            correction(
+                _lj,
+                2,
+                "Jugement rétractant le jugement d'ouverture de liquidation judiciaire",
+                typeavis="annonce",
+                jugement_famille="Rétractation sur tierce opposition",
+            ),
+        ],
+        {},
+        id="lj_withdrawn_on_third_party_opposition",
+    ),
+    pytest.param(
+        [
+            _rj,
+            record(
+                2,
+                "Jugement constatant l'achèvement de la procédure",
+                date(2025, 5, 5),
+                jugement_famille="Jugement de clôture",
+            ),
+        ],
+        {},
+        id="unknown_nature_of_the_cloture_family",
+    ),
+    pytest.param([_lj, correction(_lj, 2, SAUVEGARDE)], {}, id="rectificatif_lj_into_sauvegarde"),
+    pytest.param(
+        [_rj, correction(_rj, 2, CONVERSION_LJ)], {"liquidation_judiciaire": "2"}, id="rectificatif_rj_into_lj"
+    ),
+    pytest.param(
+        [correction(record(9, RJ, date(2010, 1, 4)), 2, LJ)],
+        {"liquidation_judiciaire": "2"},
+        id="rectificatif_without_its_original",
+    ),
+    # Mojibake
+    pytest.param(
+        [_lj, record(2, mojibake(CLOTURE_IA), date(2025, 3, 3), jugement_famille=mojibake("Jugement de clôture"))],
+        {},
+        id="mojibake_cloture",
+    ),
+    pytest.param([record(1, mojibake(RJ), date(2024, 1, 15))], {"redressement_judiciaire": "1"}, id="mojibake_rj"),
+    # Dates: the judgement's date orders the notices, not the publication
+    pytest.param(
+        [
+            record(1, RJ, "15/01/2024", published=date(2024, 2, 20)),
+            record(
+                2,
+                "Jugement mettant fin à la procédure de redressement judiciaire",
+                "1er février 2024",
+                published=date(2024, 2, 10),
+            ),
+        ],
+        {},
+        id="judgement_date_before_publication_date",
+    ),
+    pytest.param(
+        [
+            _rj,
+            record(2, PLAN, date(2025, 1, 10)),
+            record(3, "Jugement prononçant la résolution du plan de redressement", date(2026, 3, 1)),
+            record(4, CONVERSION_LJ, date(2026, 3, 1)),
+        ],
+        {"liquidation_judiciaire": "4"},
+        id="same_day_resolution_and_liquidation",
+    ),
+    # Sanctions (best effort)
+    pytest.param([record(1, FAILLITE, date(2020, 6, 1))], {"faillite_interdiction": "1"}, id="faillite_personnelle"),
+    pytest.param(
+        [
+            _lj,
+            record(
+                2,
+                AUTRE_PRONONCANT,
+                date(2025, 2, 2),
+                complement="Jugement prononçant à l'encontre de M. Jean Dupont, gérant, une interdiction de gérer "
+                "pour une durée de 10 ans.",
+            ),
+        ],
+        {"liquidation_judiciaire": "1", "faillite_interdiction": "2"},
+        id="interdiction_de_gerer_in_complement",
+    ),
+    pytest.param([record(1, FAILLITE, date(2008, 6, 1))], {}, id="faillite_older_than_fifteen_years"),
+    pytest.param(
+        [
+            record(
+                1,
+                "Jugement d'interdiction de gérer",
+                date(2018, 6, 1),
+                complement="Interdiction de gérer prononcée pour une durée de cinq ans.",
+            )
+        ],
+        {},
+        id="interdiction_served",
+    ),
+    pytest.param(
+        [
+            record(
+                1,
+                AUTRE_ORDONNANCE,
+                date(2025, 6, 1),
+                complement="Jugement rejetant la demande de faillite personnelle présentée par le liquidateur.",
+            )
+        ],
+        {},
+        id="sanction_refused",
+    ),
+]
+
+
+@pytest.mark.parametrize(("records", "expected"), BODACC_CASES)
+def test_bodacc_decision(records, expected):
+    assert decide(records) == expected
+
+
+def test_there_are_enough_bodacc_cases():
+    assert len(BODACC_CASES) >= 30
+
+
+def test_liquidation_flag_carries_its_evidence():
+    records = [_rj, record(2, CONVERSION_LJ, "15/09/2024", published=date(2024, 9, 27))]
+    (flag,) = evaluate(results_of(records), today=TODAY)
+
+    assert (flag.code, flag.severity, flag.ground, flag.source) == (
+        "liquidation_judiciaire",
+        "exclusion",
+        "L2141-3 1°",
+        "bodacc",
     )
+    assert flag.evidence == {
+        "annonce_id": "A202400020002",
+        "url": "https://www.bodacc.fr/pages/annonces-commerciales-detail/?q.id=id:A202400020002",
+        "date_parution": "2024-09-27",
+        "date_jugement": "2024-09-15",
+        "tribunal": "TRIBUNAL DE COMMERCE DE LYON",
+        "nature": CONVERSION_LJ,
+        "complement": "",
+        "typeavis": "annonce",
+    }
 
 
-def bodacc(*annonces: Annonce) -> dict:
-    return {"bodacc": AnnoncesBodacc(payload={}, total_count=len(annonces), annonces=tuple(reversed(annonces)))}
+def test_redressement_flag_ground():
+    (flag,) = evaluate(results_of([_rj]), today=TODAY)
+    assert (flag.code, flag.severity, flag.ground) == ("redressement_judiciaire", "exclusion", "L2141-3 3°")
 
 
-def codes(results: dict) -> set[str]:
-    return {flag.code for flag in evaluate(results)}
+def test_rectificatif_evidence_is_the_correction():
+    (flag,) = evaluate(results_of([_rj, correction(_rj, 2, CONVERSION_LJ)]), today=TODAY)
+    assert flag.evidence["typeavis"] == "rectificatif"
+    assert flag.evidence["annonce_id"] == "A202400020002"
 
 
-RJ = "Jugement d'ouverture d'une procédure de redressement judiciaire"
-LJ = "Jugement d'ouverture de liquidation judiciaire"
+def test_faillite_evidence_says_best_effort():
+    flags = evaluate(results_of([record(1, FAILLITE, date(2020, 6, 1))]), today=TODAY)
+    (flag,) = flags
+    assert (flag.code, flag.severity, flag.ground) == ("faillite_interdiction", "exclusion", "L2141-3 2°")
+    assert "au mieux" in flag.evidence["avertissement"]
+    assert flag.evidence["nature"] == FAILLITE
 
 
+def test_truncated_history_is_said_in_the_evidence():
+    result = bodacc.parse_annonces({"total_count": 12_000, "results": [_lj]})
+    (flag,) = evaluate({"bodacc": result}, today=TODAY)
+    assert "12000 annonces" in flag.evidence["avertissement"]
+
+
+def test_a_procedure_without_news_for_ten_years_says_so():
+    (flag,) = evaluate(results_of([record(1, LJ, "12/03/2013", published=date(2013, 3, 28))]), today=TODAY)
+    assert flag.code == "liquidation_judiciaire"
+    assert "plus de dix ans" in flag.evidence["avertissement"]
+    (recent,) = evaluate(results_of([_lj]), today=TODAY)
+    assert "avertissement" not in recent.evidence
+
+
+def test_sanction_in_force_depends_on_today():
+    """At most fifteen years (Code de commerce L653-11), or the duration the complement states."""
+    records = [record(1, FAILLITE, date(2011, 6, 1))]
+    assert {flag.code for flag in evaluate(results_of(records), today=date(2026, 6, 1))} == {"faillite_interdiction"}
+    assert {flag.code for flag in evaluate(results_of(records), today=date(2026, 6, 2))} == set()
+
+
+# Classification ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("nature", "expected"),
     [
         (LJ, ProcedureEvent.LIQUIDATION),
         ("Jugement d'extension de liquidation judiciaire", ProcedureEvent.LIQUIDATION),
-        ("Jugement de conversion en liquidation judiciaire", ProcedureEvent.LIQUIDATION),
+        (CONVERSION_LJ, ProcedureEvent.LIQUIDATION),
+        ("Jugement de conversion en liquidation judiciaire de la procédure de sauvegarde", ProcedureEvent.LIQUIDATION),
+        (
+            "Jugement de conversion en liquidation judiciaire de la procédure de sauvegarde financière accélérée",
+            ProcedureEvent.LIQUIDATION,
+        ),
         (
             "Jugement prononçant la résolution du plan de sauvegarde et la liquidation judiciaire",
+            ProcedureEvent.LIQUIDATION,
+        ),
+        (
+            "Jugement prononçant la résolution du plan de cession et la liquidation judiciaire",
             ProcedureEvent.LIQUIDATION,
         ),
         (
@@ -67,133 +694,239 @@ LJ = "Jugement d'ouverture de liquidation judiciaire"
             "liquidation judiciaire",
             ProcedureEvent.LIQUIDATION,
         ),
+        ("Jugement de reprise de la procédure de liquidation judiciaire", ProcedureEvent.LIQUIDATION),
         (RJ, ProcedureEvent.REDRESSEMENT),
         ("Jugement d'extension d'une procédure de redressement judiciaire", ProcedureEvent.REDRESSEMENT),
+        (
+            "Jugement prononçant la résolution du plan de sauvegarde et le redressement judiciaire",
+            ProcedureEvent.REDRESSEMENT,
+        ),
         (
             "Jugement de conversion en redressement judiciaire de la procédure de sauvegarde",
             ProcedureEvent.REDRESSEMENT,
         ),
-        ("Jugement d'ouverture d'une procédure de sauvegarde", ProcedureEvent.SAUVEGARDE),
-        ("Jugement de plan de redressement", ProcedureEvent.PLAN),
-        ("Jugement de clôture pour insuffisance d'actif", ProcedureEvent.CLOTURE),
-        ("Jugement de clôture pour extinction du passif", ProcedureEvent.CLOTURE),
         (
-            "Jugement prononçant la clôture de la procédure de rétablissement professionnel",
-            ProcedureEvent.CLOTURE,
+            "Jugement mettant fin à la procédure de traitement de sortie de crise et ouvrant une procédure de "
+            "redressement judiciaire",
+            ProcedureEvent.REDRESSEMENT,
         ),
-        ("Dépôt de l'état des créances", ProcedureEvent.NEUTRAL),
-        (
-            "Liste des créances nées après le jugement d'ouverture d'une procédure de liquidation judiciaire",
-            ProcedureEvent.NEUTRAL,
-        ),
+        (SAUVEGARDE, ProcedureEvent.SAUVEGARDE),
+        ("Jugement d'ouverture d'une procédure de sauvegarde accélérée", ProcedureEvent.SAUVEGARDE),
+        ("Jugement d'ouverture d'une procédure de sauvegarde financière accélérée", ProcedureEvent.SAUVEGARDE),
+        ("Jugement d'ouverture d'une procédure de traitement de sortie de crise", ProcedureEvent.AUTRE_PROCEDURE),
+        (PLAN, ProcedureEvent.PLAN),
+        ("Jugement arrêtant le plan de continuation", ProcedureEvent.PLAN),
+        (CLOTURE_IA, ProcedureEvent.CLOTURE),
+        (CLOTURE_EP, ProcedureEvent.CLOTURE),
+        ("Jugement de clôture de la procédure de sauvegarde", ProcedureEvent.CLOTURE),
+        ("Jugement prononçant la clôture de la procédure de rétablissement professionnel", ProcedureEvent.CLOTURE),
+        ("Jugement mettant fin à la procédure de redressement judiciaire", ProcedureEvent.CLOTURE),
+        ("Jugement prononçant la résolution du plan de redressement", ProcedureEvent.CLOTURE),
+        (DEPOT, ProcedureEvent.NEUTRAL),
+        (LISTE_LJ, ProcedureEvent.NEUTRAL),
+        ("Jugement de désignation des organes de la procédure", ProcedureEvent.NEUTRAL),
+        ("Jugement arrêtant un plan de cession", ProcedureEvent.NEUTRAL),
+        ("Arrêt de la cour d'appel infirmant une décision soumise à publicité", ProcedureEvent.NEUTRAL),
+        (FAILLITE, ProcedureEvent.NEUTRAL),
         ("Jugement désignant un mandataire", ProcedureEvent.NEUTRAL),
+        # Not in the table: classified by its words
+        ("Jugement d'ouverture d'une procédure de liquidation judiciaire simplifiée", ProcedureEvent.LIQUIDATION),
+        ("Jugement mettant fin à la mission de l'administrateur", ProcedureEvent.NEUTRAL),
     ],
 )
 def test_classify_judgement_natures_as_bodacc_writes_them(nature, expected):
     assert classify_judgement(nature) is expected
+    assert classify_judgement(mojibake(nature)) is expected
+    assert classify_judgement(nature.upper().replace("'", "’") + ".") is expected
 
 
-def test_autre_jugement_is_classified_by_its_complement():
-    assert classify_judgement("Autre jugement", "Jugement de conversion en liquidation judiciaire") is (
-        ProcedureEvent.LIQUIDATION
-    )
-
-
-def test_latest_judgement_liquidation_raises_liquidation_with_evidence():
-    results = bodacc(
-        annonce(1, RJ, date(2025, 3, 1)),
-        annonce(2, "Jugement de conversion en liquidation judiciaire", date(2025, 9, 1)),
-    )
-
-    (flag,) = evaluate(results)
-
-    assert (flag.code, flag.severity, flag.ground) == ("liquidation_judiciaire", "exclusion", "L2141-3 1°")
-    assert flag.evidence["annonce_id"] == "A20250000002"
-    assert flag.evidence["tribunal"] == "TRIBUNAL DE COMMERCE DE LYON"
-    assert flag.evidence["date_jugement"] == "2025-09-01"
-
-
-def test_liquidation_followed_by_cloture_raises_nothing():
-    assert (
-        codes(
-            bodacc(
-                annonce(1, LJ, date(2024, 1, 1)),
-                annonce(2, "Jugement de clôture pour insuffisance d'actif", date(2025, 1, 1)),
-            )
-        )
-        == set()
-    )
-
-
-def test_claims_deposit_after_liquidation_does_not_hide_it():
-    results = bodacc(annonce(1, LJ, date(2024, 1, 1)), annonce(2, "Dépôt de l'état des créances", date(2024, 6, 1)))
-    assert codes(results) == {"liquidation_judiciaire"}
-
-
-def test_claims_list_alone_is_not_a_liquidation():
-    liste = "Liste des créances nées après le jugement d'ouverture d'une procédure de liquidation judiciaire"
-    assert codes(bodacc(annonce(1, liste, date(2024, 1, 1)))) == set()
-
-
-def test_redressement_without_plan_raises_redressement_and_plan_clears_it():
-    assert codes(bodacc(annonce(1, RJ, date(2024, 1, 1)))) == {"redressement_judiciaire"}
-    assert (
-        codes(
-            bodacc(
-                annonce(1, RJ, date(2024, 1, 1)),
-                annonce(2, "Jugement de plan de redressement", date(2024, 9, 1)),
-            )
-        )
-        == set()
-    )
-
-
-def test_sauvegarde_is_not_an_exclusion_ground():
-    assert codes(bodacc(annonce(1, "Jugement d'ouverture d'une procédure de sauvegarde", date(2024, 1, 1)))) == set()
-
-
-def test_cancelled_liquidation_is_dropped():
-    results = bodacc(
-        annonce(1, LJ, date(2024, 1, 1)),
-        annonce(2, LJ, date(2024, 1, 1), typeavis="annulation", previous=("20250001", 1)),
-    )
-    assert codes(results) == set()
-
-
-def test_rectificatif_replaces_the_notice_it_corrects():
-    results = bodacc(
-        annonce(1, LJ, date(2024, 1, 1)),
-        annonce(
-            2,
-            "Jugement d'ouverture d'une procédure de sauvegarde",
-            date(2024, 1, 1),
-            typeavis="rectificatif",
-            previous=("20250001", 1),
+@pytest.mark.parametrize(
+    ("nature", "complement", "expected"),
+    [
+        (AUTRE_PRONONCANT, "Jugement de conversion en liquidation judiciaire.", ProcedureEvent.LIQUIDATION),
+        (
+            AUTRE_ORDONNANCE,
+            "Jugement prononçant la liquidation judiciaire, désignant liquidateur X.",
+            ProcedureEvent.LIQUIDATION,
         ),
-    )
-    assert codes(results) == set()
+        ("Autre jugement d'ouverture", "Ouverture d'une procédure de sauvegarde.", ProcedureEvent.SAUVEGARDE),
+        ("Autre jugement d'ouverture", "", ProcedureEvent.NEUTRAL),
+        ("Autre jugement de clôture", "", ProcedureEvent.CLOTURE),
+        (AUTRE_PRONONCANT, "Jugement arrêtant le plan de cession.", ProcedureEvent.NEUTRAL),
+        (AUTRE_PRONONCANT, "Jugement modifiant le plan de redressement.", ProcedureEvent.PLAN),
+        ("", "Jugement d'ouverture d'une procédure de redressement judiciaire.", ProcedureEvent.REDRESSEMENT),
+        (
+            AUTRE_PRONONCANT,
+            "Jugement prononçant la clôture de la procédure de liquidation judiciaire ouverte par jugement "
+            "d'ouverture du 1er mars 2020, pour insuffisance d'actif et autorisant la reprise des poursuites.",
+            ProcedureEvent.CLOTURE,
+        ),
+        (AUTRE_PRONONCANT, "Jugement du 12 mars 2013, prononçant la liquidation judiciaire.", "liquidation"),
+        (
+            AUTRE_ORDONNANCE,
+            "Jugement prononçant la liquidation judiciaire, désignant liquidateur M. Dupont. Les déclarations "
+            "des créances sont à adresser au liquidateur.",
+            ProcedureEvent.LIQUIDATION,
+        ),
+        (AUTRE_ORDONNANCE, "Dépôt de l'état des créances de la liquidation judiciaire.", ProcedureEvent.NEUTRAL),
+        (
+            AUTRE_PRONONCANT,
+            "Jugement arrêtant le plan de redressement par voie de continuation et cession partielle.",
+            ProcedureEvent.PLAN,
+        ),
+        (PLAN, "Jugement arrêtant le plan de cession totale.", ProcedureEvent.NEUTRAL),
+        (PLAN, "Plan de redressement par continuation et cession partielle.", ProcedureEvent.PLAN),
+    ],
+)
+def test_autre_jugement_is_classified_by_its_complement(nature, complement, expected):
+    assert classify_judgement(nature, complement) == expected
 
 
-def test_non_collective_notices_are_ignored():
-    assert codes(bodacc(annonce(1, LJ, date(2024, 1, 1), famille="radiation"))) == set()
+@pytest.mark.parametrize(
+    ("nature", "famille", "expected"),
+    [
+        (LJ, "Avis de dépôt", ProcedureEvent.NEUTRAL),
+        ("Jugement constatant l'achèvement de la procédure", "Jugement de clôture", ProcedureEvent.CLOTURE),
+        ("Jugement constatant l'achèvement de la procédure", "Jugement", ProcedureEvent.NEUTRAL),
+        (LJ, "Jugement d'ouverture", ProcedureEvent.LIQUIDATION),
+    ],
+)
+def test_the_judgement_family_settles_what_the_nature_leaves_open(nature, famille, expected):
+    assert classify_judgement(nature, "", famille) is expected
 
 
-def test_faillite_personnelle_is_flagged_best_effort():
-    nature = "Jugement prononçant la faillite personnelle"
-    (flag,) = evaluate(bodacc(annonce(1, nature, date(2024, 1, 1))))
-    assert flag.code == "faillite_interdiction"
-    assert "au mieux" in flag.evidence["avertissement"]
+def test_the_nature_table_is_normalised():
+    assert all(key == key.lower() and key.isascii() and "’" not in key for key in NATURES)
+    assert NATURES["jugement de cloture pour insuffisance d'actif"] is ProcedureEvent.CLOTURE
 
 
+@pytest.mark.parametrize(
+    ("nature", "complement", "expected"),
+    [
+        (FAILLITE, "", True),
+        ("Jugement d'interdiction de gérer Loi de 1985", "", True),
+        (AUTRE_PRONONCANT, "Jugement prononçant la faillite personnelle de M. X.", True),
+        (AUTRE_PRONONCANT, "Jugement rejetant la demande d'interdiction de gérer.", False),
+        (LJ, "Le tribunal pourra prononcer la faillite personnelle du dirigeant.", False),
+        (RJ, "", False),
+    ],
+)
+def test_sanction_named(nature, complement, expected):
+    assert sanction_named(nature, complement) is expected
+
+
+# Properties ----------------------------------------------------------------------------------------------
+POOL = [
+    (LJ, ""),
+    (RJ, ""),
+    (SAUVEGARDE, ""),
+    (CONVERSION_LJ, ""),
+    (PLAN, ""),
+    (PLAN, "Jugement arrêtant le plan de cession."),
+    (CLOTURE_IA, ""),
+    (mojibake(CLOTURE_EP), ""),
+    (DEPOT, ""),
+    (LISTE_LJ, ""),
+    ("Jugement prononçant la résolution du plan de redressement", ""),
+    ("Jugement prononçant la résolution du plan de sauvegarde et la liquidation judiciaire", ""),
+    ("Jugement de clôture de la procédure de sauvegarde", ""),
+    ("Jugement de reprise de la procédure de liquidation judiciaire", ""),
+    (AUTRE_PRONONCANT, "Jugement prononçant la liquidation judiciaire."),
+    (AUTRE_ORDONNANCE, "Jugement mettant fin à la procédure de redressement judiciaire."),
+    (FAILLITE, ""),
+]
+
+
+@st.composite
+def bodacc_histories(draw) -> list[dict]:
+    """A company's notices: judgements on few distinct days (ties happen), in the three date spellings, some
+    outside collective procedures, some rectified or cancelled."""
+    records: list[dict] = []
+    for number in range(1, draw(st.integers(0, 10)) + 1):
+        nature, complement = draw(st.sampled_from(POOL))
+        judged = draw(st.sampled_from([date(2012, 5, 1), date(2015, 3, 3), date(2024, 1, 1), date(2024, 6, 6)]))
+        judged = date.fromordinal(judged.toordinal() + draw(st.integers(0, 3)))
+        published = date.fromordinal(judged.toordinal() + draw(st.integers(0, 40)))
+        written = draw(st.sampled_from([judged.isoformat(), slash(judged), french(judged)]))
+        famille = draw(st.sampled_from(["collective", "collective", "collective", "modification"]))
+        if records and draw(st.integers(0, 4)) == 0:
+            target = draw(st.sampled_from(records))
+            typeavis = draw(st.sampled_from(["rectificatif", "annulation"]))
+            records.append(
+                record(
+                    number,
+                    nature,
+                    written,
+                    published=published,
+                    complement=complement,
+                    typeavis=typeavis,
+                    corrects=target,
+                    famille=famille,
+                )
+            )
+        else:
+            records.append(record(number, nature, written, published=published, complement=complement, famille=famille))
+    return records
+
+
+PROPERTY_SETTINGS = settings(
+    max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+def flags_of(records: list[dict]) -> list[Flag]:
+    return sorted(evaluate(results_of(records), today=TODAY), key=lambda flag: flag.code)
+
+
+@PROPERTY_SETTINGS
+@given(st.data())
+def test_shuffling_notices_never_changes_the_decision(data):
+    records = data.draw(bodacc_histories())
+    shuffled = data.draw(st.permutations(records))
+    assert flags_of(shuffled) == flags_of(records)
+
+
+@PROPERTY_SETTINGS
+@given(st.data())
+def test_neutral_notices_never_change_the_decision(data):
+    records = data.draw(bodacc_histories())
+    nature = data.draw(st.sampled_from([DEPOT, LISTE_LJ, "Jugement de désignation des organes de la procédure"]))
+    judged = data.draw(st.dates(min_value=date(2010, 1, 1), max_value=date(2026, 1, 1)))
+    extra = record(99, nature, judged)
+    position = data.draw(st.integers(0, len(records)))
+    assert flags_of([*records[:position], extra, *records[position:]]) == flags_of(records)
+
+
+@PROPERTY_SETTINGS
+@given(st.data())
+def test_a_cancelled_notice_is_as_if_never_published(data):
+    records = data.draw(bodacc_histories())
+    nature, complement = data.draw(st.sampled_from(POOL))
+    judged = data.draw(st.dates(min_value=date(2010, 1, 1), max_value=date(2026, 1, 1)))
+    extra = record(98, nature, judged, complement=complement)
+    cancelled = [*records, extra, correction(extra, 97, None, typeavis="annulation")]
+    assert flags_of(data.draw(st.permutations(cancelled))) == flags_of(records)
+
+
+@PROPERTY_SETTINGS
+@given(st.data())
+def test_at_most_one_procedure_flag(data):
+    codes = [flag.code for flag in flags_of(data.draw(bodacc_histories()))]
+    assert len(set(codes) & {"liquidation_judiciaire", "redressement_judiciaire"}) <= 1
+    assert len(codes) == len(set(codes))
+
+
+# Other grounds -------------------------------------------------------------------------------------------
 def test_urssaf_refusal_is_an_exclusion_ground():
     _, body = load_case("api_entreprise_v4_acoss_attestations_sociales", "attestation_non_delivree.yaml")
-    (flag,) = evaluate({"urssaf_attestation_vigilance": urssaf.parse_attestation_vigilance(body)})
+    (flag,) = evaluate({"urssaf_attestation_vigilance": urssaf.parse_attestation_vigilance(body)}, today=TODAY)
     assert (flag.code, flag.severity, flag.ground) == ("urssaf_refus", "exclusion", "L2141-2")
+    assert flag.evidence["code"] == "refus_de_delivrance"
 
 
-def test_delivered_urssaf_attestation_raises_nothing():
+def test_delivered_urssaf_attestation_raises_nothing_even_when_its_dates_are_past():
     _, body = load_case("api_entreprise_v4_acoss_attestations_sociales", "attestation_delivree.yaml")
-    assert evaluate({"urssaf_attestation_vigilance": urssaf.parse_attestation_vigilance(body)}) == []
+    assert evaluate({"urssaf_attestation_vigilance": urssaf.parse_attestation_vigilance(body)}, today=TODAY) == []
 
 
 def test_closed_establishment_and_ceased_unit_are_warnings():
@@ -204,7 +937,8 @@ def test_closed_establishment_and_ceased_unit_are_warnings():
         {
             "insee_etablissement": insee.parse_etablissement(etablissement),
             "insee_unite_legale": insee.parse_unite_legale(unite),
-        }
+        },
+        today=TODAY,
     )
 
     assert {(flag.code, flag.severity, flag.source) for flag in flags} == {
@@ -215,5 +949,174 @@ def test_closed_establishment_and_ceased_unit_are_warnings():
 
 def test_active_establishment_raises_nothing():
     _, body = load_case("api_entreprise_v4_insee_etablissements", "personne_morale.yaml")
-    active = copy.deepcopy(body)
-    assert evaluate({"insee_etablissement": insee.parse_etablissement(active)}) == []
+    assert evaluate({"insee_etablissement": insee.parse_etablissement(copy.deepcopy(body))}, today=TODAY) == []
+
+
+PROBTP_CONFORMITE = "api_entreprise_v3_probtp_conformites_cotisations_retraite"
+CIBTP = "api_entreprise_v3_cibtp_attestation_cotisations_conges_payes_chomage_intemperies"
+CNETP = "api_entreprise_v3_cnetp_attestation_cotisations_conges_payes_chomage_intemperies"
+MSA = "api_entreprise_v3_msa_conformites_cotisations"
+QUALIBAT = "api_entreprise_v4_qualibat_certifications_batiment"
+OPQIBI = "api_entreprise_v3_opqibi_certifications_ingenierie"
+QUALIFELEC = "api_entreprise_v3_qualifelec_certificats"
+ADEME = "api_entreprise_v3_ademe_certificats_rge"
+
+
+def test_probtp_non_conforme_is_a_warning_with_the_provider_status():
+    _, body = load_case(PROBTP_CONFORMITE, "200_non_conforme.yaml")
+    (flag,) = evaluate({"probtp_conformite": probtp.parse_conformite(body)}, today=TODAY)
+    assert (flag.code, flag.severity, flag.ground, flag.source) == (
+        "probtp_non_conforme",
+        "warning",
+        "L2141-2",
+        "probtp_conformite",
+    )
+    assert flag.evidence["eligible"] is False
+
+
+def test_probtp_conforme_and_attestation_raise_nothing():
+    _, conforme = load_case(PROBTP_CONFORMITE, "200.yaml")
+    _, attestation = load_case("api_entreprise_v3_probtp_attestations_cotisation_retraite", "200.yml")
+    results = {
+        "probtp_conformite": probtp.parse_conformite(conforme),
+        "probtp_attestation": probtp.parse_attestation(attestation),
+    }
+    assert evaluate(results, today=TODAY) == []
+
+
+def test_cibtp_not_up_to_date_is_a_warning():
+    status, body = load_case(CIBTP, "404_non_a_jour.yaml")
+    assert status == 404
+    (flag,) = evaluate({"cibtp_attestation": btp_conges.parse_attestation_cibtp(body)}, today=TODAY)
+    assert (flag.code, flag.severity, flag.ground) == ("cibtp_non_a_jour", "warning", "L2141-2")
+    assert flag.evidence["code"] == "38422"
+    assert "pas en règle" in flag.evidence["statut"]
+
+
+def test_cibtp_and_cnetp_attestations_raise_nothing():
+    _, cibtp = load_case(CIBTP, "200.yaml")
+    _, cnetp = load_case(CNETP, "200.yaml")
+    _, carte = load_case("api_entreprise_v3_fntp_carte_professionnelle_travaux_publics", "200.yml")
+    results = {
+        "cibtp_attestation": btp_conges.parse_attestation_cibtp(cibtp),
+        "cnetp_attestation": btp_conges.parse_attestation_cnetp(cnetp),
+        "fntp_carte_pro": fntp.parse_carte_professionnelle(carte),
+    }
+    assert evaluate(results, today=TODAY) == []
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [("up_to_date", []), ("outdated", ["msa_non_a_jour"]), ("under_investigation", ["msa_en_verification"])],
+)
+def test_msa_status(status, expected):
+    _, body = load_case(MSA, "200.yaml")
+    body = copy.deepcopy(body)
+    body["data"]["status"] = status
+    flags = evaluate({"msa_conformite": msa.parse_conformite(body)}, today=TODAY)
+    assert [flag.code for flag in flags] == expected
+    assert all(
+        (flag.severity, flag.ground, flag.evidence) == ("warning", "L2141-2", {"statut": status}) for flag in flags
+    )
+
+
+def test_expired_qualibat_certificate_is_a_warning_with_its_end_date():
+    _, body = load_case(QUALIBAT, "200.yml")
+    result = qualibat.parse_certification(body)
+
+    assert evaluate({"qualibat": result}, today=date(2024, 2, 2)) == []
+    (flag,) = evaluate({"qualibat": result}, today=date(2024, 2, 3))
+    assert (flag.code, flag.severity, flag.ground, flag.source) == (
+        "certificat_expire",
+        "warning",
+        "L2142-1",
+        "qualibat",
+    )
+    assert flag.evidence["certificat"] == "Certification Qualibat"
+    assert flag.evidence["date_fin_validite"] == "2024-02-02"
+
+
+def test_expired_opqibi_qualifications_are_listed_in_one_warning():
+    _, body = load_case(OPQIBI, "200.yml")
+    result = opqibi.parse_certification(body)
+
+    assert evaluate({"opqibi": result}, today=date(2025, 1, 1)) == []
+    (flag,) = evaluate({"opqibi": result}, today=TODAY)
+    assert flag.code == "certificat_expire"
+    assert [item["certificat"] for item in flag.evidence["certificats"]] == [
+        "Qualifications OPQIBI",
+        "Qualifications probatoires OPQIBI",
+    ]
+    assert {item["date_fin_validite"] for item in flag.evidence["certificats"]} == {"2025-02-21"}
+    assert "21/02/2025" in flag.evidence["certificat"]
+
+
+def test_expired_qualifelec_certificates_one_warning_listing_each():
+    _, body = load_case(QUALIFELEC, "200-certification-qualifelec_2-certificats_sans-domaine.yaml")
+    result = qualifelec.parse_certificats(body)
+
+    assert evaluate({"qualifelec": result}, today=date(2024, 1, 31)) == []
+    (flag,) = evaluate({"qualifelec": result}, today=date(2024, 2, 1))
+    assert (flag.evidence["numero"], flag.evidence["date_fin_validite"]) == ("2840", "2024-01-31")
+    assert flag.evidence["certificat"].startswith("Certificat Qualifelec COURANTS FAIBLES")
+
+    (flag,) = evaluate({"qualifelec": result}, today=TODAY)
+    assert [(item["numero"], item["date_fin_validite"]) for item in flag.evidence["certificats"]] == [
+        ("2840", "2024-01-31"),
+        ("2841", "2024-07-31"),
+    ]
+    assert flag.evidence["date_fin_validite"] == "2024-07-31"
+
+
+def test_expired_rge_certificates_but_not_the_archived_ones():
+    _, body = load_case(ADEME, "200.yml")
+    result = ademe.parse_certifications(body)
+
+    assert evaluate({"ademe_rge": result}, today=date(2025, 8, 1)) == []
+    (flag,) = evaluate({"ademe_rge": result}, today=TODAY)
+    assert [item["certificat"] for item in flag.evidence["certificats"]] == [
+        "Certificat RGE Qualisol CESI – Fenêtres, volets, portes extérieures 2020 – qualibat",
+        "Certificat RGE Qualisol CESI – Fenêtres, volets, portes extérieures 2020 – qualifelec",
+    ]
+    archived = copy.deepcopy(body)
+    for item in archived["data"]:
+        item["data"]["meta"]["archived"] = True
+    assert evaluate({"ademe_rge": ademe.parse_certifications(archived)}, today=TODAY) == []
+
+
+def test_qualiopi_raises_nothing():
+    _, body = load_case("api_entreprise_v3_carif_oref_certifications_qualiopi_france_competences", "200.yaml")
+    assert evaluate({"carif_oref": carif_oref.parse_certifications(body)}, today=TODAY) == []
+
+
+def test_expired_document_of_another_source_is_a_warning():
+    document = FetchedDocument(
+        kind="carte_pro_tp",
+        content=b"%PDF",
+        content_type="application/pdf",
+        sha256="0" * 64,
+        size=4,
+        source_url="https://example.test/carte.pdf",
+        valid_until=date(2025, 12, 31),
+    )
+    _, body = load_case("api_entreprise_v3_fntp_carte_professionnelle_travaux_publics", "200.yml")
+    result = fntp.parse_carte_professionnelle(body)
+    (flag,) = evaluate({"fntp_carte_pro": type(result)(payload=body, documents=(document,))}, today=TODAY)
+    assert (flag.code, flag.evidence["date_fin_validite"]) == ("certificat_expire", "2025-12-31")
+
+
+def test_every_code_has_a_label_for_the_ui():
+    codes = {
+        "liquidation_judiciaire",
+        "redressement_judiciaire",
+        "faillite_interdiction",
+        "urssaf_refus",
+        "etablissement_ferme",
+        "probtp_non_conforme",
+        "cibtp_non_a_jour",
+        "msa_non_a_jour",
+        "msa_en_verification",
+        "certificat_expire",
+    }
+    assert codes <= set(FLAG_LABELS)
+    assert all(title and explanation for title, explanation in FLAG_LABELS.values())

@@ -7,7 +7,22 @@ import re
 import pytest
 import requests
 
-from connectors import dgfip, errors, inpi, insee, urssaf
+from connectors import (
+    ademe,
+    btp_conges,
+    carif_oref,
+    dgfip,
+    errors,
+    fntp,
+    inpi,
+    insee,
+    msa,
+    opqibi,
+    probtp,
+    qualibat,
+    qualifelec,
+    urssaf,
+)
 
 from . import payloads
 from .payloads import API_ENTREPRISE_URL, load_case
@@ -36,6 +51,67 @@ CONNECTORS = [
         SIRET,
         f"/v3/dgfip/etablissements/{SIRET}/chiffres_affaires",
         id="dgfip_ca",
+    ),
+    pytest.param(
+        probtp.fetch_attestation,
+        SIRET,
+        f"/v3/probtp/etablissements/{SIRET}/attestation_cotisations_retraite",
+        id="probtp_attestation",
+    ),
+    pytest.param(
+        probtp.fetch_conformite,
+        SIRET,
+        f"/v3/probtp/etablissements/{SIRET}/conformite_cotisations_retraite",
+        id="probtp_conformite",
+    ),
+    pytest.param(
+        btp_conges.fetch_attestation_cibtp,
+        SIRET,
+        f"/v3/cibtp/etablissements/{SIRET}/attestation_cotisations_conges_payes_chomage_intemperies",
+        id="cibtp",
+    ),
+    pytest.param(
+        btp_conges.fetch_attestation_cnetp,
+        SIREN,
+        f"/v3/cnetp/unites_legales/{SIREN}/attestation_cotisations_conges_payes_chomage_intemperies",
+        id="cnetp",
+    ),
+    pytest.param(
+        fntp.fetch_carte_professionnelle,
+        SIREN,
+        f"/v3/fntp/unites_legales/{SIREN}/carte_professionnelle_travaux_publics",
+        id="fntp",
+    ),
+    pytest.param(
+        qualibat.fetch_certification,
+        SIRET,
+        f"/v4/qualibat/etablissements/{SIRET}/certification_batiment",
+        id="qualibat",
+    ),
+    pytest.param(
+        inpi.fetch_actes_bilans,
+        SIREN,
+        f"/v3/inpi/rne/unites_legales/open_data/{SIREN}/actes_bilans",
+        id="inpi_actes_bilans",
+    ),
+    pytest.param(msa.fetch_conformite, SIRET, f"/v3/msa/etablissements/{SIRET}/conformite_cotisations", id="msa"),
+    pytest.param(
+        qualifelec.fetch_certificats, SIRET, f"/v3/qualifelec/etablissements/{SIRET}/certificats", id="qualifelec"
+    ),
+    pytest.param(
+        ademe.fetch_certifications, SIRET, f"/v3/ademe/etablissements/{SIRET}/certification_rge", id="ademe_rge"
+    ),
+    pytest.param(
+        opqibi.fetch_certification,
+        SIREN,
+        f"/v3/opqibi/unites_legales/{SIREN}/certification_ingenierie",
+        id="opqibi",
+    ),
+    pytest.param(
+        carif_oref.fetch_certifications,
+        SIRET,
+        f"/v3/carif_oref/etablissements/{SIRET}/certifications_qualiopi_france_competences",
+        id="carif_oref",
     ),
 ]
 
@@ -103,6 +179,54 @@ def test_error_statuses(http, call, fetch, identifier, path, status, body, heade
             dgfip.fetch_chiffres_affaires,
             SIRET,
             "03003",
+        ),
+        (
+            "api_entreprise_v3_probtp_attestations_cotisation_retraite",
+            "404.yml",
+            probtp.fetch_attestation,
+            SIRET,
+            "09003",
+        ),
+        (
+            "api_entreprise_v3_probtp_conformites_cotisations_retraite",
+            "404.yaml",
+            probtp.fetch_conformite,
+            SIRET,
+            "09003",
+        ),
+        (
+            "api_entreprise_v3_cibtp_attestation_cotisations_conges_payes_chomage_intemperies",
+            "404.yaml",
+            btp_conges.fetch_attestation_cibtp,
+            SIRET,
+            "38003",
+        ),
+        (
+            "api_entreprise_v3_cnetp_attestation_cotisations_conges_payes_chomage_intemperies",
+            "404.yaml",
+            btp_conges.fetch_attestation_cnetp,
+            SIREN,
+            "38003",
+        ),
+        (
+            "api_entreprise_v3_fntp_carte_professionnelle_travaux_publics",
+            "404.yml",
+            fntp.fetch_carte_professionnelle,
+            SIREN,
+            "12003",
+        ),
+        ("api_entreprise_v4_qualibat_certifications_batiment", "404.yml", qualibat.fetch_certification, SIRET, "06003"),
+        ("api_entreprise_v3_inpi_rne_actes_bilans", "404.yaml", inpi.fetch_actes_bilans, SIREN, "34003"),
+        ("api_entreprise_v3_msa_conformites_cotisations", "404.yaml", msa.fetch_conformite, SIRET, "10003"),
+        ("api_entreprise_v3_qualifelec_certificats", "404.yaml", qualifelec.fetch_certificats, SIRET, "04003"),
+        ("api_entreprise_v3_ademe_certificats_rge", "404.yml", ademe.fetch_certifications, SIRET, "19003"),
+        ("api_entreprise_v3_opqibi_certifications_ingenierie", "404.yml", opqibi.fetch_certification, SIREN, "11003"),
+        (
+            "api_entreprise_v3_carif_oref_certifications_qualiopi_france_competences",
+            "404.yaml",
+            carif_oref.fetch_certifications,
+            SIRET,
+            "36003",
         ),
     ],
 )
@@ -174,6 +298,37 @@ DOCUMENT_CONNECTORS = [
         ("api_entreprise_v4_dgfip_attestations_fiscales", "200.yaml"),
         id="dgfip",
     ),
+    # The tests below call every fetch with SIREN: for the SIRET sources it only stands in the mocked path.
+    pytest.param(
+        probtp.fetch_attestation,
+        f"/v3/probtp/etablissements/{SIREN}/attestation_cotisations_retraite",
+        ("api_entreprise_v3_probtp_attestations_cotisation_retraite", "200.yml"),
+        id="probtp",
+    ),
+    pytest.param(
+        btp_conges.fetch_attestation_cibtp,
+        f"/v3/cibtp/etablissements/{SIREN}/attestation_cotisations_conges_payes_chomage_intemperies",
+        ("api_entreprise_v3_cibtp_attestation_cotisations_conges_payes_chomage_intemperies", "200.yaml"),
+        id="cibtp",
+    ),
+    pytest.param(
+        btp_conges.fetch_attestation_cnetp,
+        f"/v3/cnetp/unites_legales/{SIREN}/attestation_cotisations_conges_payes_chomage_intemperies",
+        ("api_entreprise_v3_cnetp_attestation_cotisations_conges_payes_chomage_intemperies", "200.yaml"),
+        id="cnetp",
+    ),
+    pytest.param(
+        fntp.fetch_carte_professionnelle,
+        f"/v3/fntp/unites_legales/{SIREN}/carte_professionnelle_travaux_publics",
+        ("api_entreprise_v3_fntp_carte_professionnelle_travaux_publics", "200.yml"),
+        id="fntp",
+    ),
+    pytest.param(
+        qualibat.fetch_certification,
+        f"/v4/qualibat/etablissements/{SIREN}/certification_batiment",
+        ("api_entreprise_v4_qualibat_certifications_batiment", "200.yml"),
+        id="qualibat",
+    ),
 ]
 
 
@@ -201,3 +356,59 @@ def test_document_download_timeout_is_transient(http, call, fetch, path, case):
     with pytest.raises(errors.Transient) as excinfo:
         fetch(SIREN, call=call)
     assert excinfo.value.code == "timeout"
+
+
+# Sources whose documents are listed inside a collection: one link per item (Qualifelec certificates, INPI bilans).
+LISTED_DOCUMENT_CONNECTORS = [
+    pytest.param(
+        qualifelec.fetch_certificats,
+        SIRET,
+        f"/v3/qualifelec/etablissements/{SIRET}/certificats",
+        ("api_entreprise_v3_qualifelec_certificats", "200-certification-qualifelec_rge_sans-domaine.yaml"),
+        lambda body: body["data"][0]["data"]["document_url"],
+        id="qualifelec",
+    ),
+    pytest.param(
+        inpi.fetch_actes_bilans,
+        SIREN,
+        f"/v3/inpi/rne/unites_legales/open_data/{SIREN}/actes_bilans",
+        ("api_entreprise_v3_inpi_rne_actes_bilans", "200.yaml"),
+        lambda body: body["data"]["bilans"][0]["url"],
+        id="inpi_actes_bilans",
+    ),
+]
+
+
+@pytest.mark.parametrize(("fetch", "identifier", "path", "case", "document_url"), LISTED_DOCUMENT_CONNECTORS)
+def test_fake_listed_document_is_an_invalid_document(http, call, fetch, identifier, path, case, document_url):
+    _, body = load_case(*case)
+    http.get(API_ENTREPRISE_URL + path, json=body)
+    http.get(
+        document_url(body),
+        body=b"<!DOCTYPE html><html><head><title>Document</title></head><body>%PDF-</body></html>",
+        content_type="application/pdf",
+    )
+    with pytest.raises(errors.InvalidDocument) as excinfo:
+        fetch(identifier, call=call)
+    assert excinfo.value.code == "document_invalide"
+    assert len(http.calls) == 2
+
+
+@pytest.mark.parametrize(("fetch", "identifier", "path", "case", "document_url"), LISTED_DOCUMENT_CONNECTORS)
+def test_listed_document_download_timeout_is_transient(http, call, fetch, identifier, path, case, document_url):
+    _, body = load_case(*case)
+    http.get(API_ENTREPRISE_URL + path, json=body)
+    http.get(document_url(body), body=requests.exceptions.ReadTimeout("read timed out (12 s)"))
+    with pytest.raises(errors.Transient) as excinfo:
+        fetch(identifier, call=call)
+    assert excinfo.value.code == "timeout"
+
+
+@pytest.mark.parametrize(("fetch", "identifier", "path", "case", "document_url"), LISTED_DOCUMENT_CONNECTORS)
+def test_expired_listed_document_link(http, call, fetch, identifier, path, case, document_url):
+    _, body = load_case(*case)
+    http.get(API_ENTREPRISE_URL + path, json=body)
+    http.get(document_url(body), body="<html><body>404 Not Found</body></html>", status=404)
+    with pytest.raises(errors.InvalidDocument) as excinfo:
+        fetch(identifier, call=call)
+    assert excinfo.value.code == "document_indisponible"

@@ -204,3 +204,16 @@ def test_fetch_etablissement_missing_keys_is_a_provider_error(http, call):
     )
     with pytest.raises(errors.ProviderError, match="unite_legale"):
         insee.fetch_etablissement("35005144700018", call=call)
+
+
+@pytest.mark.parametrize(
+    ("filename", "ess"),
+    [
+        ("association_regime_alsace_moselle.yaml", True),
+        ("personne_morale.yaml", False),
+        ("personne_morale_etat_cesse.yaml", None),  # INSEE does not say: unknown, not "no"
+    ],
+)
+def test_ess_of_the_unite_legale(filename, ess):
+    _, body = load_case(UNITES_LEGALES, filename)
+    assert insee.parse_unite_legale(body).ess is ess

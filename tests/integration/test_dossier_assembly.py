@@ -12,7 +12,6 @@ import pytest
 
 from candidatures import demo, selectors, services
 from candidatures.models import Candidature, SourceFetch, UpstreamCall
-from connectors import registry
 from connectors.sandbox import personas
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -40,10 +39,12 @@ def _wait_complete(*candidatures: Candidature, timeout: float = 60) -> list[dict
 
 
 def test_demo_company_dossier_completes_with_identity_turnover_and_certificates(celery_worker, faults):
-    (dossier,) = _wait_complete(_start(personas.DEMO_SIRET))
+    candidature = _start(personas.DEMO_SIRET)
+    (dossier,) = _wait_complete(candidature)
 
+    # Every source of the consultation's pieces (a services market by default), not the whole registry.
     assert {key: source["status"] for key, source in dossier["sources"].items()} == {
-        key: "ok" for key in registry.SOURCES
+        key: "ok" for key in services.sources_needed(consultation=candidature.consultation)
     }
     assert dossier["company"]["raison_sociale"] == "SOCIETE NATIONALE SNCF"
     assert dossier["company"]["etat_administratif"] == "A"
@@ -217,3 +218,161 @@ def test_an_upstream_timeout_is_retried_and_completes_ok(celery_worker, faults):
     first_call = UpstreamCall.objects.filter(source="insee_unite_legale").order_by("created_at").first()
     assert (first_call.http_status, first_call.error_code) == (None, "timeout")
     assert first_call.duration_ms >= 1400
+
+
+BTP_SOURCES = (
+    "probtp_attestation",
+    "probtp_conformite",
+    "cibtp_attestation",
+    "cnetp_attestation",
+    "fntp_carte_pro",
+    "qualibat",
+)
+BTP_PATHS = ("/probtp/", "/cibtp/", "/cnetp/", "/fntp/", "/qualibat/")
+
+
+def _assemble(siret: str, *, market_type: str, reference: str, worker_env: dict) -> dict:
+    completed = _manage(
+        "assemble_dossier",
+        "--siret",
+        siret,
+        "--buyer-siret",
+        demo.DEMO_BUYER_SIRET,
+        "--object",
+        reference,
+        "--market-type",
+        market_type,
+        "--json",
+        worker_env=worker_env,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(completed.stdout)
+
+
+def test_works_market_dossier_of_a_btp_company_has_its_btp_attestations(celery_worker, worker_env, faults):
+    dossier = _assemble(personas.BTP_SIRET, market_type="travaux", reference="INTEG-BTP-TRAVAUX", worker_env=worker_env)
+
+    assert dossier["status"] == "complete"
+    statuses = {key: source["status"] for key, source in dossier["sources"].items()}
+    assert {key: statuses.get(key) for key in BTP_SOURCES} == {key: "ok" for key in BTP_SOURCES}
+    assert statuses["insee_etablissement"] == statuses["urssaf_attestation_vigilance"] == "ok"
+    assert dossier["company"]["raison_sociale"] == "EXEMPLE BATIMENT ET TRAVAUX PUBLICS"
+    documents = {(document["source"], document["kind"]): document for document in dossier["documents"]}
+    assert {
+        ("probtp_attestation", "attestation_probtp"),
+        ("cibtp_attestation", "attestation_conges_payes"),
+        ("cnetp_attestation", "attestation_conges_payes"),
+        ("fntp_carte_pro", "carte_pro_tp"),
+        ("qualibat", "qualibat"),
+    } <= set(documents)
+    assert all(document["content_type"] == "application/pdf" for document in documents.values())
+    assert documents[("qualibat", "qualibat")]["valid_until"] == "2024-02-02"
+    called = {call["path"] for call in faults.calls()}
+    assert (
+        f"/v3/cibtp/etablissements/{personas.BTP_SIRET}/attestation_cotisations_conges_payes_chomage_intemperies"
+        in (called)
+    )
+
+
+def test_services_market_dossier_never_calls_the_btp_sources(celery_worker, worker_env, faults):
+    dossier = _assemble(
+        personas.BTP_SIRET, market_type="services", reference="INTEG-BTP-SERVICES", worker_env=worker_env
+    )
+
+    assert dossier["status"] == "complete"
+    assert not set(BTP_SOURCES) & set(dossier["sources"])
+    assert dossier["sources"]["insee_etablissement"]["status"] == "ok"
+    paths = [call["path"] for call in faults.calls()]
+    assert any(personas.BTP_SIRET in path for path in paths)
+    assert [path for path in paths if any(part in path for part in BTP_PATHS)] == []
+
+
+def test_btp_company_not_up_to_date_is_refused_by_cibtp_and_probtp(celery_worker, faults):
+    organisation, _ = services.organisation_get_or_create(siret=demo.DEMO_BUYER_SIRET, name="Acheteur test")
+    consultation = services.consultation_get_or_create(
+        organisation=organisation, reference="INTEG-BTP-NON-A-JOUR", market_type="travaux"
+    )
+    candidature, _ = services.candidature_start(
+        consultation=consultation, siret=personas.BTP_NON_A_JOUR_SIRET, requested_by="test"
+    )
+
+    (dossier,) = _wait_complete(candidature)
+
+    sources = dossier["sources"]
+    assert (sources["cibtp_attestation"]["status"], sources["cibtp_attestation"]["attempts"]) == ("refused", 1)
+    assert sources["probtp_conformite"]["status"] == "refused"
+    assert sources["probtp_attestation"]["status"] == "not_found"
+    assert sources["cnetp_attestation"]["status"] == "not_found"
+    assert not {"attestation_conges_payes", "attestation_probtp"} & {d["kind"] for d in dossier["documents"]}
+    cibtp_call = UpstreamCall.objects.get(source="cibtp_attestation", siret=personas.BTP_NON_A_JOUR_SIRET)
+    assert (cibtp_call.http_status, cibtp_call.error_code) == (404, "38422")
+
+
+def _start_with_pieces(siret: str, *, reference: str, pieces: list[str]) -> Candidature:
+    """A consultation asking exactly these optional pieces (the always-required ones are implied)."""
+    organisation, _ = services.organisation_get_or_create(siret=demo.DEMO_BUYER_SIRET, name="Acheteur test")
+    consultation = services.consultation_get_or_create(organisation=organisation, reference=reference)
+    consultation.required_pieces = pieces
+    consultation.save(update_fields=["required_pieces"])
+    candidature, _ = services.candidature_start(consultation=consultation, siret=siret, requested_by="test")
+    return candidature
+
+
+def test_engineering_company_has_its_opqibi_qualification_and_qualiopi_certification(celery_worker, faults):
+    candidature = _start_with_pieces(
+        personas.INGENIERIE_SIRET,
+        reference="INTEG-INGENIERIE",
+        pieces=["qualification_opqibi", "certification_qualiopi"],
+    )
+
+    (dossier,) = _wait_complete(candidature)
+
+    statuses = {key: source["status"] for key, source in dossier["sources"].items()}
+    assert statuses == {
+        "insee_etablissement": "ok",
+        "insee_unite_legale": "ok",
+        "inpi_rne_extrait": "not_found",
+        "urssaf_attestation_vigilance": "ok",
+        "dgfip_attestation_fiscale": "ok",
+        "opqibi": "ok",
+        "carif_oref": "ok",
+        "bodacc": "ok",
+    }
+    assert dossier["company"]["raison_sociale"] == "EXEMPLE INGENIERIE ET FORMATION"
+    assert dossier["company"]["ess"] is False
+    stored = selectors.stored_results(candidature=candidature, sources=("opqibi", "carif_oref"))
+    assert stored["opqibi"].date_validite_qualifications.isoformat() == "2025-02-21"
+    assert [qualification.code for qualification in stored["opqibi"].qualifications] == ["1331"]
+    assert stored["carif_oref"].siret == personas.INGENIERIE_SIRET
+    assert stored["carif_oref"].qualiopi == ("action_formation",)
+    # Links and data only: neither source downloads anything.
+    assert not {"opqibi", "carif_oref"} & {document["source"] for document in dossier["documents"]}
+    called = {call["path"] for call in faults.calls()}
+    assert f"/v3/opqibi/unites_legales/{personas.INGENIERIE_SIREN}/certification_ingenierie" in called
+    assert (
+        f"/v3/carif_oref/etablissements/{personas.INGENIERIE_SIRET}/certifications_qualiopi_france_competences"
+        in called
+    )
+
+
+def test_qualifelec_image_and_inpi_bilans_are_stored_and_msa_unknown_is_not_found(celery_worker, faults):
+    candidature = _start_with_pieces(
+        personas.DEMO_SIRET,
+        reference="INTEG-CERTIFICATS",
+        pieces=["capacite_economique", "certificat_qualifelec", "conformite_msa"],
+    )
+
+    (dossier,) = _wait_complete(candidature)
+
+    sources = dossier["sources"]
+    assert (sources["qualifelec"]["status"], sources["inpi_actes_bilans"]["status"]) == ("ok", "ok")
+    assert (sources["msa_conformite"]["status"], sources["msa_conformite"]["http_status"]) == ("not_found", 404)
+    documents = {(document["source"], document["kind"]): document for document in dossier["documents"]}
+    qualifelec_file = documents[("qualifelec", "qualifelec")]
+    assert qualifelec_file["content_type"] == "image/jpeg"
+    assert qualifelec_file["valid_until"] == "2024-01-31"
+    assert documents[("inpi_actes_bilans", "bilan")]["content_type"] == "application/pdf"
+    bilans = selectors.stored_results(candidature=candidature, sources=("inpi_actes_bilans",))["inpi_actes_bilans"]
+    assert [bilan.date_cloture.year for bilan in bilans.bilans] == [2022, 2021, 2020]
+    downloads = [call["path"] for call in faults.calls() if call["path"].startswith("/files/")]
+    assert sum("exemple-bilan-inpi.pdf" in path for path in downloads) == 3

@@ -673,3 +673,248 @@ def test_bodacc_select(sandbox):
 def test_records_file_is_valid_json():
     path = Path(STAGING_DIR).parent / "bodacc" / "records.json"
     assert isinstance(json.loads(path.read_text(encoding="utf-8")), list)
+
+
+# BTP sources (PRO BTP, CIBTP, CNETP, FNTP, Qualibat) and the BTP personas ------------------------------
+PROBTP_ATTESTATION = "/v3/probtp/etablissements/{}/attestation_cotisations_retraite"
+PROBTP_CONFORMITE = "/v3/probtp/etablissements/{}/conformite_cotisations_retraite"
+CIBTP = "/v3/cibtp/etablissements/{}/attestation_cotisations_conges_payes_chomage_intemperies"
+CNETP = "/v3/cnetp/unites_legales/{}/attestation_cotisations_conges_payes_chomage_intemperies"
+FNTP = "/v3/fntp/unites_legales/{}/carte_professionnelle_travaux_publics"
+QUALIBAT = "/v4/qualibat/etablissements/{}/certification_batiment"
+# The CIBTP/CNETP/FNTP staging identifiers are the DINUM's, our default recipient: ask for another buyer.
+OTHER_BUYER_PARAMS = PARAMS | {"recipient": "21750001600019"}
+# route template -> its sample document (the conformité has none)
+BTP_DOCUMENTS = {
+    PROBTP_ATTESTATION: "api_entreprise_v3_probtp_attestations_cotisation_retraite/test_probtp_attestation.pdf",
+    CIBTP: "api_entreprise_v3_cibtp_attestation_cotisations_conges_payes_chomage_intemperies/test_cibtp_certificat.pdf",
+    CNETP: "api_entreprise_v3_cnetp_attestation_cotisations_conges_payes_chomage_intemperies/test_cnetp_certificat.pdf",
+    FNTP: "api_entreprise_v3_fntp_carte_professionnelle_travaux_publics/carte_professionnelle_tp_test.pdf",
+    QUALIBAT: "api_entreprise_v4_qualibat_certifications_batiment/exemple-qualibat.pdf",
+}
+
+
+def _identifier(template, siret):
+    return siret[:9] if "/unites_legales/" in template else siret
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "check"),
+    [
+        (PROBTP_ATTESTATION.format("30613890001294"), 200, lambda b: b["data"]["expires_in"] == 7889238),
+        (PROBTP_ATTESTATION.format("55203253400001"), 404, lambda b: b["errors"][0]["code"] == "09003"),
+        (PROBTP_CONFORMITE.format("30613890001294"), 200, lambda b: b["data"] == {"eligible": True}),
+        (PROBTP_CONFORMITE.format("55204944776279"), 200, lambda b: b["data"] == {"eligible": False}),
+        (PROBTP_CONFORMITE.format("00000000000000"), 404, lambda b: b["errors"][0]["code"] == "09003"),
+        (CIBTP.format("13002526500013"), 200, lambda b: b["data"]["expires_in"] == 600),
+        (CIBTP.format("84445156452589"), 404, lambda b: b["errors"][0]["code"] == "38003"),
+        (CIBTP.format("20459446201414"), 504, lambda b: b["errors"][0]["code"] == "38002"),
+        (CNETP.format("130025265"), 200, lambda b: b["data"]["expires_in"] == 600),
+        (CNETP.format("844451564"), 404, lambda b: b["errors"][0]["meta"]["provider"] == "CNETP"),
+        (CNETP.format("204594462"), 504, lambda b: b["errors"][0]["code"] == "38002"),
+        (FNTP.format("130025265"), 200, lambda b: "document_url" in b["data"]),
+        (FNTP.format("844451564"), 404, lambda b: b["errors"][0]["code"] == "12003"),
+        (QUALIBAT.format("30613890001294"), 200, lambda b: b["data"]["date_fin_validite"] == "2024-02-02"),
+        (QUALIBAT.format("55203253400001"), 404, lambda b: b["errors"][0]["code"] == "06003"),
+    ],
+)
+def test_btp_staging_case_matching(sandbox, path, status, check):
+    response = api_get(sandbox, path, params=OTHER_BUYER_PARAMS)
+    assert response.status_code == status, response.text
+    assert check(response.json())
+
+
+def test_btp_routes_read_the_yml_staging_cases():
+    cases = Catalogue().cases
+    assert set(cases["probtp_attestation"]) == {"200", "404"}
+    assert set(cases["fntp_carte_pro"]) == {"200", "404"}
+    assert set(cases["qualibat"]) == {"200", "404"}
+    assert set(cases["cibtp_attestation"]) == {"200", "404", "404_non_a_jour", "504"}
+
+
+@pytest.mark.parametrize("template", list(BTP_DOCUMENTS))
+def test_btp_document_links_serve_the_sample_pdfs(sandbox, template):
+    staging_id = {CNETP: "130025265", FNTP: "130025265", CIBTP: "13002526500013"}.get(template, "30613890001294")
+    url = api_get(sandbox, template.format(staging_id), params=OTHER_BUYER_PARAMS).json()["data"]["document_url"]
+    assert url.startswith(f"{sandbox.base_url}/files/{BTP_DOCUMENTS[template]}?")
+    download = requests.get(url, timeout=10)
+    assert download.status_code == 200
+    assert download.content == (STAGING_DIR / BTP_DOCUMENTS[template]).read_bytes()
+    assert download.content.startswith(b"%PDF-")
+
+
+def test_btp_persona_constants_match_the_yaml():
+    raw = yaml.safe_load(PERSONAS_FILE.read_text(encoding="utf-8"))["personas"]
+    for key, siret, siren in (
+        ("btp", personas.BTP_SIRET, personas.BTP_SIREN),
+        ("btp_non_a_jour", personas.BTP_NON_A_JOUR_SIRET, personas.BTP_NON_A_JOUR_SIREN),
+    ):
+        assert (raw[key]["siret"], raw[key]["siren"]) == (siret, siren)
+        assert stdnum_siret.is_valid(siret)
+        assert stdnum_siren.is_valid(siren)
+
+
+def test_btp_persona_is_an_active_construction_company_in_order(sandbox):
+    siret, siren = personas.BTP_SIRET, personas.BTP_SIREN
+    etablissement = api_get(sandbox, INSEE_ETABLISSEMENT.format(siret)).json()["data"]
+    assert etablissement["siret"] == siret
+    assert etablissement["etat_administratif"] == "A"
+    assert etablissement["activite_principale"]["code"] == "43.99C"
+    unite = api_get(sandbox, INSEE_UNITE_LEGALE.format(siren)).json()["data"]
+    assert unite["personne_morale_attributs"]["raison_sociale"] == "EXEMPLE BATIMENT ET TRAVAUX PUBLICS"
+    assert unite["etat_administratif"] == "A"
+    assert entity_status(sandbox, siren) == "ok"
+    assert api_get(sandbox, DGFIP.format(siren)).status_code == 200
+    assert len(api_get(sandbox, CHIFFRES_AFFAIRES.format(siret)).json()["data"]) == 3
+    assert api_get(sandbox, PROBTP_CONFORMITE.format(siret)).json()["data"] == {"eligible": True}
+    for template, relative in BTP_DOCUMENTS.items():
+        response = api_get(sandbox, template.format(_identifier(template, siret)))
+        assert response.status_code == 200, (template, response.text)
+        url = response.json()["data"]["document_url"]
+        assert url.startswith(f"{sandbox.base_url}/files/{relative}?")
+        assert requests.get(url, timeout=10).content.startswith(b"%PDF-")
+
+
+def test_btp_non_a_jour_persona(sandbox):
+    siret, siren = personas.BTP_NON_A_JOUR_SIRET, personas.BTP_NON_A_JOUR_SIREN
+    etablissement = api_get(sandbox, INSEE_ETABLISSEMENT.format(siret)).json()["data"]
+    assert (etablissement["siret"], etablissement["etat_administratif"]) == (siret, "A")
+    cibtp = api_get(sandbox, CIBTP.format(siret))
+    assert cibtp.status_code == 404
+    assert cibtp.json()["errors"][0] | {"detail": ""} == {
+        "code": "38422",
+        "title": "Attestation non disponible",
+        "detail": "",
+        "source": None,
+        "meta": {"provider": "CIBTP"},
+    }
+    assert api_get(sandbox, PROBTP_CONFORMITE.format(siret)).json()["data"] == {"eligible": False}
+    assert api_get(sandbox, PROBTP_ATTESTATION.format(siret)).status_code == 404
+    assert api_get(sandbox, CNETP.format(siren)).status_code == 404
+    assert api_get(sandbox, FNTP.format(siren)).status_code == 404
+    assert entity_status(sandbox, siren) == "ok"
+
+
+@pytest.mark.parametrize(
+    ("template", "code"),
+    [(PROBTP_ATTESTATION, "09999"), (CIBTP, "38999"), (CNETP, "08999"), (FNTP, "12999"), (QUALIBAT, "06999")],
+)
+def test_btp_status_fault_uses_the_provider_prefix(sandbox, template, code):
+    add_fault(sandbox, path=template.split("{}")[0], kind="status", status=502)
+    response = api_get(sandbox, template.format(_identifier(template, personas.BTP_SIRET)))
+    assert response.status_code == 502
+    assert error_codes(response) == [code]
+
+
+# Certifications (Qualifelec, ADEME RGE, OPQIBI, Carif-Oref), MSA, INPI actes et bilans; the ingenierie persona --
+INPI_ACTES_BILANS = "/v3/inpi/rne/unites_legales/open_data/{}/actes_bilans"
+MSA = "/v3/msa/etablissements/{}/conformite_cotisations"
+QUALIFELEC = "/v3/qualifelec/etablissements/{}/certificats"
+ADEME_RGE = "/v3/ademe/etablissements/{}/certification_rge"
+OPQIBI = "/v3/opqibi/unites_legales/{}/certification_ingenierie"
+CARIF_OREF = "/v3/carif_oref/etablissements/{}/certifications_qualiopi_france_competences"
+# Several staging identifiers are the DINUM's, our default recipient: ask for another buyer.
+CERTIFICATION_BUYER_PARAMS = PARAMS | {"recipient": "21750001600019"}
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "check"),
+    [
+        (INPI_ACTES_BILANS.format("130025265"), 200, lambda b: len(b["data"]["bilans"]) == 3),
+        (INPI_ACTES_BILANS.format("754508695"), 404, lambda b: b["errors"][0]["code"] == "34003"),
+        (MSA.format("20005379100014"), 200, lambda b: b["data"] == {"status": "up_to_date"}),
+        (MSA.format("13002526500013"), 404, lambda b: b["errors"][0]["code"] == "10003"),
+        (QUALIFELEC.format("77567227221138"), 200, lambda b: [i["data"]["numero"] for i in b["data"]] == [2840, 2841]),
+        (QUALIFELEC.format("42417936400023"), 200, lambda b: b["data"][0]["data"]["rge"] is True),
+        (QUALIFELEC.format("00000000000000"), 404, lambda b: b["errors"][0]["meta"]["provider"] == "Qualifelec"),
+        (ADEME_RGE.format("13002526500013"), 200, lambda b: len(b["data"]) == 2),
+        (ADEME_RGE.format("84445156452589"), 404, lambda b: b["errors"][0]["code"] == "19003"),
+        (OPQIBI.format("130025265"), 200, lambda b: b["data"]["url"] == "https://www.opqibi.com/fiche/1777"),
+        (OPQIBI.format("844451564"), 404, lambda b: b["errors"][0]["code"] == "11003"),
+        (CARIF_OREF.format("30613890001294"), 200, lambda b: b["data"]["siret"] == "30613890001294"),
+        (CARIF_OREF.format("00000000000000"), 404, lambda b: b["errors"][0]["meta"]["provider"] == "CARIF-OREF"),
+        # An identifier no case knows: the directory's 404.
+        (CARIF_OREF.format(personas.UNKNOWN_SIRET), 404, lambda b: b["errors"][0]["title"] == "Entité non trouvée"),
+        (MSA.format(personas.DEMO_SIRET), 404, lambda b: b["errors"][0]["code"] == "10003"),
+    ],
+)
+def test_certification_staging_case_matching(sandbox, path, status, check):
+    response = api_get(sandbox, path, params=CERTIFICATION_BUYER_PARAMS)
+    assert response.status_code == status, response.text
+    assert check(response.json())
+
+
+def test_inpi_bilan_links_are_signed_and_serve_the_sample(sandbox):
+    """INPI gives its links as `url`: rewritten like a `document_url`, and served."""
+    data = api_get(sandbox, INPI_ACTES_BILANS.format(personas.DEMO_SIREN)).json()["data"]
+    sample = "api_entreprise_v3_inpi_rne_actes_bilans/exemple-bilan-inpi.pdf"
+    for item in (*data["bilans"], *data["actes"]):
+        assert item["url"].startswith(f"{sandbox.base_url}/files/{sample}?expires=")
+    download = requests.get(data["bilans"][0]["url"], timeout=10)
+    assert download.status_code == 200
+    assert download.content == (STAGING_DIR / sample).read_bytes()
+
+
+def test_qualifelec_link_serves_the_sample_image(sandbox):
+    (item,) = api_get(sandbox, QUALIFELEC.format(personas.DEMO_SIRET)).json()["data"]
+    url = item["data"]["document_url"]
+    sample = "api_entreprise_v3_qualifelec_certificats/exemple-certificat-qualifelec-bac-a-sable.jpg"
+    assert url.startswith(f"{sandbox.base_url}/files/{sample}?")
+    download = requests.get(url, timeout=10)
+    assert download.status_code == 200
+    assert download.content.startswith(b"\xff\xd8\xff")  # a JPEG, whatever the Content-Type says
+
+
+def test_ademe_and_opqibi_links_to_the_certifier_are_left_as_they_are(sandbox):
+    staging = Catalogue().cases
+    ademe = api_get(sandbox, ADEME_RGE.format(personas.BTP_SIRET)).json()["data"]
+    assert [item["data"]["url"] for item in ademe] == [
+        item["data"]["url"] for item in staging["ademe_rge"]["200"].json()["data"]
+    ]
+    opqibi = api_get(sandbox, OPQIBI.format(personas.INGENIERIE_SIREN)).json()["data"]
+    assert opqibi["url"] == "https://www.opqibi.com/fiche/1777"
+
+
+def test_ingenierie_persona_is_a_derived_fictional_company(sandbox):
+    raw = yaml.safe_load(PERSONAS_FILE.read_text(encoding="utf-8"))["personas"]["ingenierie"]
+    assert raw["siret"] == personas.INGENIERIE_SIRET == "91357924900016"
+    assert raw["siren"] == personas.INGENIERIE_SIREN == personas.INGENIERIE_SIRET[:9]
+    assert stdnum_siret.is_valid(personas.INGENIERIE_SIRET)
+    assert stdnum_siren.is_valid(personas.INGENIERIE_SIREN)
+    siret, siren = personas.INGENIERIE_SIRET, personas.INGENIERIE_SIREN
+    for template in (INSEE_ETABLISSEMENT, INSEE_ETABLISSEMENT_DIFFUSIBLE):
+        data = api_get(sandbox, template.format(siret)).json()["data"]
+        assert data["siret"] == siret
+        assert data["unite_legale"]["siren"] == siren
+        assert data["unite_legale"]["personne_morale_attributs"]["raison_sociale"] == "EXEMPLE INGENIERIE ET FORMATION"
+        assert data["activite_principale"]["code"] == "71.12B"
+    for template in (INSEE_UNITE_LEGALE, INSEE_UNITE_LEGALE_DIFFUSIBLE):
+        assert api_get(sandbox, template.format(siren)).json()["data"]["siren"] == siren
+    carif = api_get(sandbox, CARIF_OREF.format(siret)).json()["data"]
+    assert carif["siret"] == siret
+    assert carif["declarations_activites_etablissement"][0]["certification_qualiopi"]["action_formation"] is True
+    assert api_get(sandbox, OPQIBI.format(siren)).json()["data"]["qualifications"][0]["code_qualification"] == "1331"
+    assert entity_status(sandbox, siren) == "ok"
+    assert api_get(sandbox, DGFIP.format(siren)).status_code == 200
+    assert api_get(sandbox, CHIFFRES_AFFAIRES.format(siret)).status_code == 200
+    assert api_get(sandbox, INPI_ACTES_BILANS.format(siren)).status_code == 200
+    assert api_get(sandbox, INPI_EXTRAIT.format(siren)).status_code == 404
+    for path in (QUALIFELEC.format(siret), ADEME_RGE.format(siret), MSA.format(siret)):
+        assert api_get(sandbox, path).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("siret", "qualifelec", "ademe", "actes_bilans"),
+    [
+        (personas.DEMO_SIRET, 200, 404, 200),
+        (personas.BTP_SIRET, 200, 200, 200),
+        (personas.CLOSED_SIRET, 404, 404, 404),
+        (personas.LIQUIDATION_SIRET, 404, 404, 404),
+    ],
+)
+def test_personas_on_the_certification_routes(sandbox, siret, qualifelec, ademe, actes_bilans):
+    assert api_get(sandbox, QUALIFELEC.format(siret)).status_code == qualifelec
+    assert api_get(sandbox, ADEME_RGE.format(siret)).status_code == ademe
+    assert api_get(sandbox, INPI_ACTES_BILANS.format(siret[:9])).status_code == actes_bilans
+    for path in (OPQIBI.format(siret[:9]), CARIF_OREF.format(siret), MSA.format(siret)):
+        assert api_get(sandbox, path).status_code == 404

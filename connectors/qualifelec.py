@@ -1,0 +1,155 @@
+"""Qualifelec through API Entreprise: the electrical-engineering certificates of an établissement.
+
+A collection: one item per certificate (a yearly certificate for one qualification), each with its own
+file (`document_url`: a PDF or an image), downloaded at once. A certificate is valid from `date_debut` to
+`date_fin`; its qualification lasts longer (4 years, 2 when probationary) but needs the yearly certificate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+
+from . import client, parsing
+from .types import CallContext, SourceResult
+
+DOCUMENT_KIND = "qualifelec"
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Assurance:
+    nom: str
+    date_debut: date | None
+    date_fin: date | None
+
+
+@dataclass(frozen=True)
+class CertificatQualifelec:
+    numero: str
+    rge: bool
+    date_debut: date  # validity of the certificate
+    date_fin: date
+    qualification: str
+    qualification_date_debut: date | None
+    qualification_date_fin: date | None
+    indices: tuple[Code, ...]
+    mentions: tuple[Code, ...]
+    domaines: tuple[Code, ...]
+    classification: str  # e.g. "Classe 1 - de 1 à 3 exécutants"; empty for a probationary qualification
+    assurance_decennale: Assurance | None
+    assurance_civile: Assurance | None
+    document_url: str
+
+    @property
+    def probatoire(self) -> bool:
+        """A probationary qualification, told by its mention (e.g. PRGE "Probatoire Reconnu Garant…")."""
+        return any(mention.label.lower().startswith("probatoire") for mention in self.mentions)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CertificatsQualifelec(SourceResult):
+    certificats: tuple[CertificatQualifelec, ...]  # latest end of validity first
+
+    @property
+    def rge(self) -> bool:
+        return any(certificat.rge for certificat in self.certificats)
+
+    @property
+    def valid_until(self) -> date | None:
+        """The latest end of validity among the certificates."""
+        return max((certificat.date_fin for certificat in self.certificats), default=None)
+
+
+def fetch_certificats(siret: str, *, call: CallContext) -> CertificatsQualifelec:
+    """The certificates, each file downloaded at once (a file shared by several certificates, once)."""
+    response = client.api_entreprise_get(f"/v3/qualifelec/etablissements/{siret}/certificats", call=call)
+    result = parse_certificats(response.body)
+    documents, seen = [], set()
+    for certificat in result.certificats:
+        if certificat.document_url in seen:
+            continue
+        seen.add(certificat.document_url)
+        documents.append(
+            client.download_document(
+                certificat.document_url,
+                kind=DOCUMENT_KIND,
+                call=call,
+                valid_from=certificat.date_debut,
+                valid_until=certificat.date_fin,
+            )
+        )
+    return replace(result, documents=tuple(documents))
+
+
+def parse_certificats(payload: dict) -> CertificatsQualifelec:
+    try:
+        items = payload["data"]
+        if not isinstance(items, list):
+            raise TypeError(f"liste de certificats attendue, reçu {type(items).__name__}")
+        certificats = [_certificat(item["data"]) for item in items]
+    except parsing.PARSE_ERRORS as exc:
+        raise parsing.malformed("Qualifelec", "certificats", exc) from exc
+    certificats.sort(key=lambda certificat: certificat.date_fin, reverse=True)
+    return CertificatsQualifelec(payload=payload, certificats=tuple(certificats))
+
+
+def _certificat(data: dict) -> CertificatQualifelec:
+    qualification = data["qualification"]
+    rge = data["rge"]
+    if not isinstance(rge, bool):
+        raise TypeError(f"booléen attendu pour rge, reçu {rge!r}")
+    numero = data["numero"]
+    if isinstance(numero, bool) or not isinstance(numero, int | str):
+        raise TypeError(f"numéro de certificat attendu, reçu {numero!r}")
+    classification = qualification.get("classification") or {}
+    return CertificatQualifelec(
+        numero=parsing.required_text(str(numero)),
+        rge=rge,
+        date_debut=_required_date(data["date_debut"]),
+        date_fin=_required_date(data["date_fin"]),
+        qualification=parsing.required_text(qualification["label"]),
+        qualification_date_debut=parsing.iso_date(qualification.get("date_debut")),
+        qualification_date_fin=parsing.iso_date(qualification.get("date_fin")),
+        indices=_codes(qualification.get("indices")),
+        mentions=_codes(qualification.get("mentions")),
+        domaines=_codes(qualification.get("domaines")),
+        classification=parsing.text(classification.get("label")),
+        assurance_decennale=_assurance(data.get("assurance_decennale")),
+        assurance_civile=_assurance(data.get("assurance_civile")),
+        document_url=parsing.required_text(data["document_url"]),
+    )
+
+
+def _required_date(value: object) -> date:
+    result = parsing.iso_date(value)
+    if result is None:
+        raise ValueError("date de validité vide")
+    return result
+
+
+def _codes(items: object) -> tuple[Code, ...]:
+    if items is None:
+        return ()
+    if not isinstance(items, list):
+        raise TypeError(f"liste attendue, reçu {type(items).__name__}")
+    return tuple(
+        Code(code=parsing.text(item.get("code"), numbers=True), label=parsing.text(item.get("label"))) for item in items
+    )
+
+
+def _assurance(value: object) -> Assurance | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise TypeError(f"assurance attendue, reçu {type(value).__name__}")
+    return Assurance(
+        nom=parsing.text(value.get("nom")),
+        date_debut=parsing.iso_date(value.get("date_debut")),
+        date_fin=parsing.iso_date(value.get("date_fin")),
+    )
