@@ -262,6 +262,12 @@ EVIDENCE_LABELS = {
     "etat_administratif": _("État administratif"),
     "siret": _("SIRET"),
     "siren": _("SIREN"),
+    "statut": _("Statut donné par le fournisseur"),
+    "caisse": _("Caisse"),
+    "certificat": _("Certificat"),
+    "numero": _("Numéro"),
+    "date_fin_validite": _("Fin de validité"),
+    "typeavis": _("Type d'avis"),
     "url": _("Adresse de l'annonce"),
     "avertissement": _("Avertissement"),
 }

@@ -326,7 +326,10 @@ class Document(models.Model):
         verbose_name = _("justificatif")
         verbose_name_plural = _("justificatifs")
         constraints = [
-            models.UniqueConstraint(fields=["candidature", "source", "kind"], name="unique_document_per_source")
+            # A source may give several files of one kind (Qualifelec certificates, the last three bilans).
+            models.UniqueConstraint(
+                fields=["candidature", "source", "kind", "source_url"], name="unique_document_per_source"
+            )
         ]
 
     def __str__(self) -> str:

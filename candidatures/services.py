@@ -183,13 +183,13 @@ def _store_document(*, fetch: SourceFetch, document: FetchedDocument, now: datet
         candidature=fetch.candidature,
         source=fetch.source,
         kind=document.kind,
+        source_url=document.source_url,
         defaults={
             "fetch": fetch,
             "file": name,
             "sha256": document.sha256,
             "size": document.size,
             "content_type": document.content_type,
-            "source_url": document.source_url,
             "valid_from": document.valid_from,
             "valid_until": document.valid_until,
             "fetched_at": now,
@@ -203,8 +203,10 @@ def fetch_store_result(*, fetch: SourceFetch, result: SourceResult) -> SourceFet
     now = timezone.now()
     with transaction.atomic():
         candidature = Candidature.objects.select_for_update().get(pk=fetch.candidature_id)
-        for document in result.documents:
-            _store_document(fetch=fetch, document=document, now=now)
+        kept = [_store_document(fetch=fetch, document=document, now=now).pk for document in result.documents]
+        # The source's answer is the truth now: its files of an earlier answer leave the dossier (the bytes stay
+        # in the content-addressed storage, and the frozen dossier of a submission keeps their sha256).
+        candidature.documents.filter(source=fetch.source, origin=Document.Origin.FETCHED).exclude(pk__in=kept).delete()
         fetch.status = SourceFetch.Status.REFUSED if result.withheld else SourceFetch.Status.OK
         fetch.payload = result.payload
         fetch.http_status = 200

@@ -37,9 +37,9 @@ def compact(text: str) -> str:
 
 def feed_official_answers(candidature: Candidature, *, urssaf_withheld: bool = False) -> None:
     """Every source answers as the official payloads do; BODACC finds nothing."""
-    for source in registry.SOURCES:
-        fetch = candidature.fetches.get(source=source)
-        if source == "bodacc":
+    for fetch in candidature.fetches.all():
+        source = fetch.source
+        if official_result(source) is None:
             services.fetch_store_failure(fetch=fetch, error=errors.NotFound("absent"))
         elif source == "urssaf_attestation_vigilance" and urssaf_withheld:
             _, body = load_case("api_entreprise_v4_acoss_attestations_sociales", "attestation_non_delivree.yaml")

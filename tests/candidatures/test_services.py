@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from candidatures import selectors, services
 from candidatures.models import Candidature, Habilitation, SourceFetch
-from connectors import dgfip, errors, inpi, insee, registry, urssaf
+from connectors import dgfip, errors, inpi, insee, urssaf
 from connectors.identifiers import InvalidIdentifier
 from connectors.types import FetchedDocument
 from tests.connectors.payloads import load_case
@@ -18,6 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 def official_result(source: str):
+    """The typed result of an official staging payload; None for a source without one here."""
     cases = {
         "insee_etablissement": (
             "api_entreprise_v4_insee_etablissements",
@@ -46,6 +47,8 @@ def official_result(source: str):
             dgfip.parse_chiffres_affaires,
         ),
     }
+    if source not in cases:
+        return None
     directory, filename, parse = cases[source]
     return parse(load_case(directory, filename)[1])
 
@@ -57,7 +60,9 @@ def fetch_of(candidature: Candidature, source: str) -> SourceFetch:
 def test_start_creates_one_pending_fetch_per_source_and_enqueues_them_on_commit(candidature, enqueued):
     fetches = list(candidature.fetches.all())
 
-    assert {fetch.source for fetch in fetches} == set(registry.SOURCES)
+    # A travaux consultation: identity, attestations, BODACC, capacity and the construction-trade sources.
+    assert {fetch.source for fetch in fetches} == set(services.sources_needed(consultation=candidature.consultation))
+    assert {"insee_etablissement", "bodacc", "urssaf_attestation_vigilance", "qualibat"} <= {f.source for f in fetches}
     assert {fetch.status for fetch in fetches} == {SourceFetch.Status.PENDING}
     assert sorted(enqueued) == sorted(fetch.pk for fetch in fetches)
     assert candidature.siren == "552049447"
@@ -108,11 +113,12 @@ def test_an_expired_habilitation_authorises_nothing(buyer, enqueued):
 
 
 def test_results_map_identity_turnover_and_complete_the_dossier(candidature):
-    for source in registry.SOURCES:
-        if source == "bodacc":
-            services.fetch_store_failure(fetch=fetch_of(candidature, source), error=errors.NotFound("absent"))
+    for fetch in candidature.fetches.all():
+        result = official_result(fetch.source)
+        if result is None:  # BODACC and the trade sources find nothing for this company
+            services.fetch_store_failure(fetch=fetch, error=errors.NotFound("absent"))
             continue
-        services.fetch_store_result(fetch=fetch_of(candidature, source), result=official_result(source))
+        services.fetch_store_result(fetch=fetch, result=result)
 
     dossier = selectors.dossier_as_dict(candidature=selectors.candidature_for_dossier(pk=candidature.pk))
 
