@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 import pytest
@@ -263,3 +264,31 @@ def test_a_failure_keeps_our_message_and_the_providers_detail(candidature):
     fetch = services.fetch_store_failure(fetch=fetch_of(candidature, "insee_etablissement"), error=error)
 
     assert fetch.error_detail == "Entité non trouvée chez le fournisseur. (Le siret est inconnu)"
+
+
+def test_a_source_keeps_several_files_of_one_kind_and_a_new_answer_replaces_them(candidature):
+    from dataclasses import replace
+
+    from connectors.types import FetchedDocument
+
+    def bilan(number: int) -> FetchedDocument:
+        content = f"%PDF-1.7 bilan {number}".encode()
+        return FetchedDocument(
+            kind="bilan",
+            content=content,
+            content_type="application/pdf",
+            sha256=hashlib.sha256(content).hexdigest(),
+            size=len(content),
+            source_url=f"https://data.inpi.fr/bilans/{number}",
+        )
+
+    fetch = fetch_of(candidature, "dgfip_chiffres_affaires")
+    result = official_result("dgfip_chiffres_affaires")
+
+    services.fetch_store_result(fetch=fetch, result=replace(result, documents=(bilan(2022), bilan(2023), bilan(2024))))
+    assert sorted(candidature.documents.values_list("source_url", flat=True)) == [
+        f"https://data.inpi.fr/bilans/{year}" for year in (2022, 2023, 2024)
+    ]
+
+    services.fetch_store_result(fetch=fetch, result=replace(result, documents=(bilan(2025),)))
+    assert list(candidature.documents.values_list("source_url", flat=True)) == ["https://data.inpi.fr/bilans/2025"]
