@@ -376,3 +376,16 @@ def test_qualifelec_image_and_inpi_bilans_are_stored_and_msa_unknown_is_not_foun
     assert [bilan.date_cloture.year for bilan in bilans.bilans] == [2022, 2021, 2020]
     downloads = [call["path"] for call in faults.calls() if call["path"].startswith("/files/")]
     assert sum("exemple-bilan-inpi.pdf" in path for path in downloads) == 3
+
+
+def test_construction_company_has_its_rge_certificates_from_ademe(celery_worker, faults):
+    candidature = _start_with_pieces(personas.BTP_SIRET, reference="INTEG-RGE", pieces=["certification_rge"])
+
+    (dossier,) = _wait_complete(candidature)
+
+    assert dossier["sources"]["ademe_rge"]["status"] == "ok"
+    rge = selectors.stored_results(candidature=candidature, sources=("ademe_rge",))["ademe_rge"]
+    assert rge.certificats and all(certificat.date_expiration for certificat in rge.certificats)
+    called = {call["path"] for call in faults.calls()}
+    assert f"/v3/ademe/etablissements/{personas.BTP_SIRET}/certification_rge" in called
+    assert not any("/qualibat/" in path for path in called)  # not asked: not called

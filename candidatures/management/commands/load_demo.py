@@ -63,6 +63,9 @@ class Command(BaseCommand):
                     f"    {personas.URSSAF_REFUSED_SIRET}  attestation URSSAF refusée",
                     f"    {personas.CLOSED_SIRET}  établissement fermé",
                     f"    {personas.LIQUIDATION_SIRET}  en liquidation judiciaire (BODACC)",
+                    f"    {personas.BTP_SIRET}  entreprise du BTP : PRO BTP, CIBTP, FNTP, Qualibat",
+                    f"    {personas.BTP_NON_A_JOUR_SIRET}  BTP : congés payés (CIBTP) et PRO BTP pas à jour",
+                    f"    {personas.INGENIERIE_SIRET}  ingénierie et formation : OPQIBI, Qualiopi",
                     f"    {personas.UNKNOWN_SIRET}  SIRET inconnu",
                     "  essai : .venv/bin/python manage.py assemble_dossier "
                     f"--siret {personas.DEMO_SIRET} --buyer-siret {organisation.siret} --json",
