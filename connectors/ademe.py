@@ -52,10 +52,7 @@ def fetch_certifications(siret: str, *, call: CallContext) -> CertificationsRge:
 
 def parse_certifications(payload: dict) -> CertificationsRge:
     try:
-        items = payload["data"]
-        if not isinstance(items, list):
-            raise TypeError(f"liste de certificats attendue, reçu {type(items).__name__}")
-        certificats = [_certificat(item["data"]) for item in items]
+        certificats = [_certificat(item) for item in parsing.collection(payload)]
     except parsing.PARSE_ERRORS as exc:
         raise parsing.malformed("ADEME", "certification RGE", exc) from exc
     certificats.sort(key=lambda certificat: certificat.date_expiration or date.max)

@@ -60,10 +60,7 @@ def fetch_chiffres_affaires(siret: str, *, call: CallContext) -> ChiffresAffaire
 def parse_chiffres_affaires(payload: dict) -> ChiffresAffaires:
     """A collection: `data` is a list of `{data: {chiffre_affaires, date_fin_exercice}, links, meta}`."""
     try:
-        items = payload["data"]
-        if not isinstance(items, list):
-            raise TypeError(f"liste d'exercices attendue, reçu {type(items).__name__}")
-        exercices = [_exercice(item["data"]) for item in items]
+        exercices = [_exercice(item) for item in parsing.collection(payload)]
     except (*parsing.PARSE_ERRORS, OverflowError) as exc:  # OverflowError: round() of an infinite montant
         raise parsing.malformed("DGFIP", "chiffres d'affaires", exc) from exc
     exercices.sort(key=lambda exercice: exercice.date_fin_exercice, reverse=True)

@@ -47,3 +47,11 @@ def malformed(provider: str, what: str | None, exc: Exception) -> errors.Provide
     return errors.ProviderError(
         f"Réponse {subject} incomplète ou mal formée : {reason}.", http_status=200, code="malformed"
     )
+
+
+def collection(payload: dict) -> list[dict]:
+    """The items of a collection answer: `data` is a list, each item wrapped again in `{data, links, meta}`."""
+    items = payload["data"]
+    if not isinstance(items, list):
+        raise TypeError(f"liste attendue, reçu {type(items).__name__}")
+    return [item["data"] for item in items]

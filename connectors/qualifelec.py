@@ -89,10 +89,7 @@ def fetch_certificats(siret: str, *, call: CallContext) -> CertificatsQualifelec
 
 def parse_certificats(payload: dict) -> CertificatsQualifelec:
     try:
-        items = payload["data"]
-        if not isinstance(items, list):
-            raise TypeError(f"liste de certificats attendue, reçu {type(items).__name__}")
-        certificats = [_certificat(item["data"]) for item in items]
+        certificats = [_certificat(item) for item in parsing.collection(payload)]
     except parsing.PARSE_ERRORS as exc:
         raise parsing.malformed("Qualifelec", "certificats", exc) from exc
     certificats.sort(key=lambda certificat: certificat.date_fin, reverse=True)
