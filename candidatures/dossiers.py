@@ -12,8 +12,6 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
@@ -22,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from connectors.client import sniff_content_type
 
-from . import pieces, selectors, services
+from . import pieces, selectors, services, storage
 from .models import (
     Candidature,
     Consultation,
@@ -34,8 +32,6 @@ from .models import (
 )
 
 logger = logging.getLogger(__name__)
-
-EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 
 
 class DossierError(Exception):
@@ -184,9 +180,9 @@ def store_uploaded_file(*, uploaded_file, folder: str) -> StoredFile:
             _("Ce fichier n'est ni un PDF, ni une image JPEG ou PNG (son contenu a été vérifié)."), field="file"
         )
     sha256 = hashlib.sha256(content).hexdigest()
-    name = f"{folder}/{sha256[:2]}/{sha256}.{EXTENSIONS[content_type]}"
-    if not default_storage.exists(name):
-        name = default_storage.save(name, ContentFile(content))
+    name = storage.store_content(
+        content=content, folder=folder, stem=sha256, extension=storage.EXTENSIONS[content_type]
+    )
     return StoredFile(name=name, sha256=sha256, size=len(content), content_type=content_type)
 
 
@@ -361,15 +357,17 @@ def frozen_dossier_as_dict(*, candidature: Candidature, submitted_at) -> dict:
     }
 
 
+def canonical_json(frozen: dict) -> bytes:
+    """The one serialisation of a frozen dossier: what its fingerprint is computed on."""
+    return json.dumps(frozen, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
 def dossier_sha256(frozen: dict) -> str:
-    canonical = json.dumps(frozen, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_json(frozen)).hexdigest()
 
 
 def candidature_submit(*, candidature: Candidature, user) -> Candidature:
     """Freeze the dossier (no change after), store its fingerprint and produce the receipt PDF."""
-    from .receipt import receipt_pdf
-
     with transaction.atomic():
         candidature = Candidature.objects.select_for_update().select_related("consultation").get(pk=candidature.pk)
         blockers = submission_blockers(candidature=candidature)
@@ -382,13 +380,25 @@ def candidature_submit(*, candidature: Candidature, user) -> Candidature:
         candidature.submitted_at = now
         candidature.submitted_by = user
         candidature.save(update_fields=["frozen_dossier", "frozen_sha256", "submitted_at", "submitted_by"])
-    receipt_store(candidature=candidature, content=receipt_pdf(candidature=candidature))
+    try:
+        candidature_receipt(candidature=candidature)
+    except Exception:
+        # The submission stands; the receipt is rendered again from the frozen dossier when first downloaded.
+        logger.exception("Receipt of candidature %s not rendered at submission", candidature.pk)
     return candidature
 
 
-def receipt_store(*, candidature: Candidature, content: bytes) -> None:
-    name = f"receipts/{candidature.frozen_sha256}.pdf"
-    if not default_storage.exists(name):
-        name = default_storage.save(name, ContentFile(content))
-    Candidature.objects.filter(pk=candidature.pk).update(receipt=name)
-    candidature.receipt.name = name
+def candidature_receipt(*, candidature: Candidature):
+    """The receipt file of a submitted candidature, rendered from its frozen dossier if not stored yet."""
+    from .receipt import receipt_pdf
+
+    if not candidature.is_submitted:
+        return None
+    if not candidature.receipt:
+        content = receipt_pdf(candidature=candidature)
+        name = storage.store_content(
+            content=content, folder="receipts", stem=candidature.frozen_sha256, extension="pdf"
+        )
+        Candidature.objects.filter(pk=candidature.pk).update(receipt=name)
+        candidature.receipt.name = name
+    return candidature.receipt

@@ -6,7 +6,6 @@ A page costs a fixed number of queries (count, page, fetches, documents, flags) 
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import tempfile
@@ -35,10 +34,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import pieces, selectors
+from . import dossiers, pieces, selectors
 from .dossier_view import FLAG_LABELS, piece_states
 from .models import Candidature, Consultation, ContestationAttachment, Document, ExclusionFlag, SourceFetch
-from .views.files import download_name
+from .storage import download_name
 
 logger = logging.getLogger(__name__)
 
@@ -285,20 +284,16 @@ def consultation_counts(*, organisation) -> QuerySet[Consultation]:
 ZIP_SPOOL_BYTES = 16 * 1024 * 1024
 
 
-def frozen_dossier_bytes(frozen: dict) -> bytes:
-    """The canonical JSON of the submitted dossier: its sha256 is the fingerprint printed on the receipt."""
-    return json.dumps(frozen, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
 def zip_entries(*, candidature: Candidature) -> list[tuple[str, object]]:
     """(name in the archive, file field or bytes), numbered with clear names (`01-attestation_vigilance-<siret>.pdf`):
     the receipt and the submitted dossier, the documents in catalogue order, then the contestation files."""
     siret = candidature.siret
     entries: list[tuple[str, object]] = []
-    if candidature.is_submitted and candidature.receipt:
-        entries.append((download_name("00", "recepisse", siret, content_type="application/pdf"), candidature.receipt))
+    receipt = dossiers.candidature_receipt(candidature=candidature)
+    if receipt is not None:
+        entries.append((download_name("00", "recepisse", siret, content_type="application/pdf"), receipt))
     if candidature.is_submitted and candidature.frozen_dossier is not None:
-        entries.append((f"00-dossier-depose-{siret}.json", frozen_dossier_bytes(candidature.frozen_dossier)))
+        entries.append((f"00-dossier-depose-{siret}.json", dossiers.canonical_json(candidature.frozen_dossier)))
     order = {key: index for index, key in enumerate(pieces.PIECES)}
     piece_of_source = {source: piece.key for piece in pieces.PIECES.values() for source in piece.sources}
 

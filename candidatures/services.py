@@ -6,8 +6,6 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,7 +16,7 @@ from connectors.inpi import ExtraitRne
 from connectors.insee import InseeEtablissement, InseeUniteLegale
 from connectors.types import CallRecord, FetchedDocument, SourceResult
 
-from . import exclusions, pieces, selectors
+from . import exclusions, pieces, selectors, storage
 from .models import (
     Candidature,
     CompanyIdentity,
@@ -174,11 +172,12 @@ def upstream_call_record(*, fetch: SourceFetch, record: CallRecord, requested_by
 
 
 def _store_document(*, fetch: SourceFetch, document: FetchedDocument, now: datetime) -> Document:
-    extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}[document.content_type]
-    name = f"documents/{document.sha256[:2]}/{document.sha256}.{extension}"
-    if not default_storage.exists(name):
-        # Content-addressed: the same certificate shared by several candidatures is stored once.
-        name = default_storage.save(name, ContentFile(document.content))
+    name = storage.store_content(
+        content=document.content,
+        folder="documents",
+        stem=document.sha256,
+        extension=storage.EXTENSIONS[document.content_type],
+    )
     stored, _ = Document.objects.update_or_create(
         candidature=fetch.candidature,
         source=fetch.source,

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,7 +24,8 @@ from .. import consultations, dossier_view, dossiers, pieces, review
 from ..access import candidature_for_buyer, consultation_for_buyer, require_buyer
 from ..forms_buyer import ConsultationForm, ReviewFilterForm
 from ..models import Consultation, ContestationAttachment, Document, SourceFetch
-from .files import EXTENSIONS, download_name, file_response
+from ..storage import EXTENSIONS, download_name
+from .files import file_response, receipt_response
 
 
 def candidate_link(consultation: Consultation) -> str:
@@ -178,14 +179,7 @@ def candidature_refetch(request, pk: int, source: str):
 
 @login_required
 def candidature_receipt(request, pk: int):
-    candidature = candidature_for_buyer(request, pk)
-    if not candidature.is_submitted or not candidature.receipt:
-        raise Http404
-    return file_response(
-        candidature.receipt,
-        filename=download_name("recepisse", candidature.siret, content_type="application/pdf"),
-        content_type="application/pdf",
-    )
+    return receipt_response(candidature_for_buyer(request, pk))
 
 
 @login_required

@@ -16,7 +16,8 @@ from ..access import buyer_organisation, candidature_for_company, published_cons
 from ..dossier_view import candidature_for_view, dossier_view
 from ..forms import ContestationForm, DeclarationForm, PieceUploadForm, SignatureForm, SiretForm
 from ..models import Candidature, ContestationAttachment, ExclusionFlag
-from .files import download_name, file_response
+from ..storage import download_name
+from .files import file_response, receipt_response
 
 # While sources are still answering, the page polls (htmx) or refreshes (without JavaScript) this often.
 POLL_SECONDS = 2
@@ -266,16 +267,7 @@ def candidature_submit(request, pk: int):
 
 @login_required
 def candidature_receipt(request, pk: int):
-    candidature = candidature_for_company(request, pk)
-    if not candidature.receipt:
-        raise Http404
-    return file_response(
-        candidature.receipt,
-        filename=download_name(
-            "recepisse", candidature.consultation.reference, candidature.siret, content_type="application/pdf"
-        ),
-        content_type="application/pdf",
-    )
+    return receipt_response(candidature_for_company(request, pk))
 
 
 @login_required

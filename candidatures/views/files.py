@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 from django.http import FileResponse, Http404
-from django.utils.text import slugify
 
-EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
-
-
-def download_name(*parts: str, content_type: str) -> str:
-    """A clear, safe file name: `<siret>-attestation-vigilance.pdf`."""
-    stem = "-".join(slugify(part) for part in parts if part)
-    return f"{stem}.{EXTENSIONS.get(content_type, 'bin')}"
+from ..dossiers import candidature_receipt
+from ..storage import download_name
 
 
 def file_response(file_field, *, filename: str, content_type: str, inline: bool = False) -> FileResponse:
@@ -23,3 +17,17 @@ def file_response(file_field, *, filename: str, content_type: str, inline: bool 
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def receipt_response(candidature) -> FileResponse:
+    """The receipt of a submitted candidature (rendered again from the frozen dossier if it was never stored)."""
+    receipt = candidature_receipt(candidature=candidature)
+    if receipt is None:
+        raise Http404
+    return file_response(
+        receipt,
+        filename=download_name(
+            "recepisse", candidature.consultation.reference, candidature.siret, content_type="application/pdf"
+        ),
+        content_type="application/pdf",
+    )

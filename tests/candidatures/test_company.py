@@ -477,3 +477,20 @@ def test_flags_keep_their_id_when_raised_again(candidature):
     services._exclusion_flags_refresh(candidature=candidature, source="x", flags=[])
 
     assert not ExclusionFlag.objects.filter(pk=flag.pk).exists()
+
+
+def test_a_receipt_that_fails_to_render_loses_nothing(client, assembled, monkeypatch):
+    from candidatures import receipt
+
+    sign_and_declare(client, assembled)
+    with monkeypatch.context() as patched:
+        patched.setattr(receipt, "receipt_pdf", lambda **kwargs: (_ for _ in ()).throw(OSError("pango")))
+        response = client.post(reverse("candidature_submit", args=[assembled.pk]))
+
+    assert response.status_code == 302
+    assembled.refresh_from_db()
+    assert assembled.is_submitted and not assembled.receipt
+    download = client.get(reverse("candidature_receipt", args=[assembled.pk]))
+    assert b"".join(download.streaming_content).startswith(b"%PDF")
+    assembled.refresh_from_db()
+    assert assembled.receipt.name == f"receipts/{assembled.frozen_sha256[:2]}/{assembled.frozen_sha256}.pdf"

@@ -1,0 +1,24 @@
+"""Private files of the dossiers: stored once under their fingerprint, handed out under a clear name."""
+
+from __future__ import annotations
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.utils.text import slugify
+
+EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+
+
+def store_content(*, content: bytes, folder: str, stem: str, extension: str) -> str:
+    """Save the bytes as `<folder>/<stem[:2]>/<stem>.<extension>` unless already there (content-addressed:
+    the same certificate shared by several candidatures is stored once); return the storage name."""
+    name = f"{folder}/{stem[:2]}/{stem}.{extension}"
+    if default_storage.exists(name):
+        return name
+    return default_storage.save(name, ContentFile(content))
+
+
+def download_name(*parts: str, content_type: str) -> str:
+    """A clear, safe file name: `<siret>-attestation-vigilance.pdf`."""
+    stem = "-".join(slugify(part) for part in parts if part)
+    return f"{stem}.{EXTENSIONS.get(content_type, 'bin')}"
