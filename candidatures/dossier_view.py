@@ -7,7 +7,8 @@ rows of a whole list (the buyer's review table).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -88,7 +89,7 @@ def source_row(fetch: SourceFetch) -> SourceRow:
     source = registry.SOURCES.get(fetch.source)
     return SourceRow(
         fetch=fetch,
-        label=source.label if source else fetch.source,
+        label=registry.label(fetch.source),
         provider=source.provider if source else "",
         badge=BADGE_BY_STATUS.get(fetch.status, "info"),
         explanation=_explain(fetch),
@@ -273,12 +274,31 @@ EVIDENCE_LABELS = {
 }
 
 
-def _display_date(value: object) -> object:
-    """ISO dates of the evidence as a French reader writes them (27/11/2008); anything else as is."""
-    try:
-        return date.fromisoformat(str(value)).strftime("%d/%m/%Y")
-    except ValueError:
-        return value
+def short_date(value: str) -> str:
+    """An ISO date as a French reader writes it: 27/11/2008."""
+    return date.fromisoformat(value[:10]).strftime("%d/%m/%Y")
+
+
+def known_first(order: list[str]) -> Callable[[str], tuple[int, str]]:
+    """Sort key: the keys of `order` in that order, then the others by name (jsonb gives keys back reordered)."""
+    return lambda key: (order.index(key) if key in order else len(order), key)
+
+
+def evidence_rows(
+    evidence: dict | None, *, format_date: Callable[[str], str] = short_date, skip: tuple[str, ...] = ()
+) -> list[tuple[str, str]]:
+    """(French label, value) of a flag's evidence: known keys in their table's order, then the others by name
+    (stored JSON may come back with its keys reordered); dates written for a reader; empty values left out."""
+    rows = []
+    for key in sorted(evidence or {}, key=known_first(list(EVIDENCE_LABELS))):
+        value = evidence[key]
+        if key in skip or value in (None, "", [], {}):
+            continue
+        if key.startswith("date"):
+            with contextlib.suppress(ValueError):
+                value = format_date(str(value))
+        rows.append((str(EVIDENCE_LABELS.get(key, key)), str(value)))
+    return rows
 
 
 @dataclass(frozen=True)
@@ -297,13 +317,8 @@ class FlagView:
 
     @property
     def evidence_rows(self) -> list[tuple[str, object]]:
-        evidence = self.flag.evidence or {}
-        # The notice's address is shown as a link, not as a row.
-        return [
-            (label, _display_date(evidence[key]) if key.startswith("date") else evidence[key])
-            for key, label in EVIDENCE_LABELS.items()
-            if evidence.get(key) and key != "url"
-        ]
+        # The notice's address is shown as a link; the list of certificates by its summary ("certificat").
+        return evidence_rows(self.flag.evidence, skip=("url", "certificats"))
 
     @property
     def notice_url(self) -> str:
@@ -421,7 +436,7 @@ def dossier_view(*, candidature: Candidature) -> DossierView:
         FlagView(
             flag=flag,
             contestation=contestations.get((flag.code, flag.source)),
-            source_label=registry.SOURCES[flag.source].label if flag.source in registry.SOURCES else flag.source,
+            source_label=registry.label(flag.source),
         )
         for flag in candidature.exclusion_flags.all()
     ]

@@ -17,7 +17,7 @@ from weasyprint.urls import URLFetcher
 from connectors import registry
 
 from . import pieces
-from .dossier_view import EVIDENCE_LABELS, FLAG_LABELS
+from .dossier_view import FLAG_LABELS, evidence_rows, known_first
 from .dossiers import DECLARABLE_FIELDS
 from .models import Candidature, Document, ExclusionFlag, SourceFetch
 
@@ -53,11 +53,6 @@ def _date(value: str | None) -> str:
     return f"{_day(day)} {formats.date_format(day, 'F Y')}"
 
 
-def _known_first(order: list[str], key: str) -> tuple[int, str]:
-    """Sort key: known keys in their order, then the others by name (jsonb gives keys back reordered)."""
-    return (order.index(key) if key in order else len(order), key)
-
-
 def _euros(amount) -> str:
     if not isinstance(amount, int):
         return str(amount or "")
@@ -71,29 +66,11 @@ def _label(choices, value: str) -> str:
         return value
 
 
-def _source_label(key: str) -> str:
-    source = registry.SOURCES.get(key)
-    return source.label if source else key
-
-
 def _document_label(kind: str) -> str:
     for piece in pieces.PIECES.values():
         if kind == piece.key or kind in piece.document_kinds:
             return str(piece.label)
     return kind
-
-
-def _evidence(evidence: dict) -> list[tuple[str, str]]:
-    """Known keys first in a fixed order, then the others by name (the stored JSON may reorder keys)."""
-    order = list(EVIDENCE_LABELS)
-    lines = []
-    for key, value in sorted((evidence or {}).items(), key=lambda item: _known_first(order, item[0])):
-        if value in (None, "", [], {}):
-            continue
-        if key.startswith("date_"):
-            value = _date(str(value))
-        lines.append((str(EVIDENCE_LABELS.get(key, key)), str(value)))
-    return lines
 
 
 def receipt_context(*, candidature: Candidature) -> dict:
@@ -123,12 +100,12 @@ def receipt_context(*, candidature: Candidature) -> dict:
         "signed_at": _datetime(declaration.get("signed_at")),
         "sources": [
             {
-                "label": _source_label(key),
+                "label": registry.label(key),
                 "status": _label(SourceFetch.Status, source.get("status", "")),
                 "fetched_at": _datetime(source.get("fetched_at")),
             }
             for key, source in sorted(
-                (dossier.get("sources") or {}).items(), key=lambda item: _known_first(list(registry.SOURCES), item[0])
+                (dossier.get("sources") or {}).items(), key=lambda item: known_first(list(registry.SOURCES))(item[0])
             )
         ],
         "chiffres_affaires": [
@@ -140,7 +117,7 @@ def receipt_context(*, candidature: Candidature) -> dict:
                 "label": _document_label(document.get("kind", "")),
                 "origin": str(Document.Origin.UPLOADED.label)
                 if document.get("source") == Document.UPLOAD_SOURCE
-                else f"{Document.Origin.FETCHED.label} ({_source_label(document.get('source', ''))})",
+                else f"{Document.Origin.FETCHED.label} ({registry.label(document.get('source', ''))})",
                 "sha256": document.get("sha256", ""),
                 "size": document.get("size") or 0,
             }
@@ -152,8 +129,8 @@ def receipt_context(*, candidature: Candidature) -> dict:
                 "severity": _label(ExclusionFlag.Severity, flag.get("severity", "")),
                 "is_exclusion": flag.get("severity") == ExclusionFlag.Severity.EXCLUSION,
                 "ground": flag.get("ground", ""),
-                "source": _source_label(flag.get("source", "")),
-                "evidence": _evidence(flag.get("evidence")),
+                "source": registry.label(flag.get("source", "")),
+                "evidence": evidence_rows(flag.get("evidence"), format_date=_date, skip=("certificats",)),
                 "contestation": contestations.get((flag.get("code"), flag.get("source"))),
             }
             for flag in dossier.get("exclusion_flags") or []

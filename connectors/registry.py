@@ -259,3 +259,9 @@ def source_choices() -> list[tuple[str, str]]:
 
 def get_source(key: str) -> Source:
     return SOURCES[key]
+
+
+def label(key: str) -> str:
+    """The French label of a source key; the key itself for a source no longer in the catalogue."""
+    source = SOURCES.get(key)
+    return source.label if source else key

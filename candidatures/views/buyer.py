@@ -167,7 +167,7 @@ def candidature_refetch(request, pk: int, source: str):
     candidature = candidature_for_buyer(request, pk)
     fetch = get_object_or_404(SourceFetch.objects.defer("payload"), candidature=candidature, source=source)
     fetch.candidature = candidature
-    label = registry.SOURCES[source].label if source in registry.SOURCES else source
+    label = registry.label(source)
     try:
         dossiers.fetch_restart(fetch=fetch, requested_by=request.user.email or request.user.get_username())
     except dossiers.DossierError as error:
