@@ -20,7 +20,7 @@ from connectors import registry
 from connectors.types import Block
 
 from . import pieces, selectors
-from .dossiers import DECLARABLE_FIELDS
+from .dossiers import DECLARABLE_FIELDS, declared_rows
 from .models import Candidature, Contestation, Document, ExclusionFlag, SourceFetch
 
 BADGE_BY_STATUS = {
@@ -341,6 +341,15 @@ class DossierView:
     total_sources: int
     done_sources: int
     lots: list = field(default_factory=list)
+
+    @property
+    def declared_rows(self) -> list[tuple[str, str]]:
+        """What the company declared, under the labels of its form; lots by their title."""
+        declared = self.candidature.declared
+        rows = declared_rows(declared)
+        if declared.get("lots"):
+            rows.append((str(_("Lots")), ", ".join(str(lot) for lot in self.lots if lot.number in declared["lots"])))
+        return rows
 
     @property
     def progress_percent(self) -> int:

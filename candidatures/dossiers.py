@@ -72,6 +72,11 @@ DECLARABLE_FIELDS: dict[str, DeclarableField] = {
 }
 
 
+def declared_rows(declared: dict) -> list[tuple[str, str]]:
+    """(label, value) of what the company declared, in the order of its form (lots apart)."""
+    return [(str(field.label), str(declared[name])) for name, field in DECLARABLE_FIELDS.items() if declared.get(name)]
+
+
 def _ensure_editable(candidature: Candidature) -> None:
     if candidature.is_submitted:
         raise DossierError(_("Cette candidature a été déposée : elle ne peut plus être modifiée."))

@@ -102,7 +102,9 @@ class ContestationForm(PortalForm):
         max_length=5000,
     )
     files = MultipleFileField(
-        label=_("Justificatifs (facultatif)"), help_text=_("PDF, JPEG ou PNG ; 10 Mo au plus."), required=False
+        label=_("Justificatifs (facultatif)"),
+        help_text=_("PDF, JPEG ou PNG ; 10 Mo au plus par fichier."),
+        required=False,
     )
 
 

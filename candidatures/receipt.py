@@ -18,7 +18,7 @@ from connectors import registry
 
 from . import pieces
 from .dossier_view import FLAG_LABELS, evidence_rows, known_first
-from .dossiers import DECLARABLE_FIELDS
+from .dossiers import declared_rows
 from .models import Candidature, Document, ExclusionFlag, SourceFetch
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -135,9 +135,7 @@ def receipt_context(*, candidature: Candidature) -> dict:
             }
             for flag in dossier.get("exclusion_flags") or []
         ],
-        "declared": [
-            (str(field.label), str(declared[name])) for name, field in DECLARABLE_FIELDS.items() if declared.get(name)
-        ],
+        "declared": declared_rows(declared),
         "lots": [str(lot) for lot in frozen_lots],
     }
 

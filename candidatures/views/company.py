@@ -82,7 +82,7 @@ def candidature_detail(request, pk: int):
     view = _view_for(request, pk)
     candidature = view.candidature
     locked = dossiers.locked_fields(candidature=candidature)
-    form = DeclarationForm(initial=candidature.declared, lots=view.lots, locked=locked | _frozen_fields(candidature))
+    form = DeclarationForm(initial=candidature.declared, lots=view.lots, locked=locked)
     return render(
         request,
         "candidat/candidature.html",
@@ -95,10 +95,6 @@ def candidature_detail(request, pk: int):
             "step": 1 if not view.finished else 2,
         },
     )
-
-
-def _frozen_fields(candidature: Candidature) -> set[str]:
-    return set(dossiers.DECLARABLE_FIELDS) | {"lots"} if candidature.is_submitted else set()
 
 
 @login_required
