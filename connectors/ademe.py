@@ -67,7 +67,7 @@ def _certificat(data: dict) -> CertificatRge:
     qualification = data["qualification"]
     archived = data["meta"]["archived"]
     if not isinstance(archived, bool):
-        raise TypeError(f"booléen attendu pour meta.archived, reçu {archived!r}")
+        raise parsing.Unreadable(f"booléen attendu pour meta.archived, reçu {archived!r}")
     return CertificatRge(
         nom_certificat=parsing.text(data["nom_certificat"]),
         domaine=parsing.text(data["domaine"]),

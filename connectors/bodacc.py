@@ -133,10 +133,10 @@ def parse_annonces(payload: dict) -> AnnoncesBodacc:
     try:
         total_count = payload["total_count"]
         if isinstance(total_count, bool) or not isinstance(total_count, int):
-            raise TypeError(f"total_count entier attendu, reçu {total_count!r}")
+            raise parsing.Unreadable(f"total_count entier attendu, reçu {total_count!r}")
         records = payload["results"]
         if not isinstance(records, list):
-            raise TypeError(f"liste d'annonces attendue, reçu {type(records).__name__}")
+            raise parsing.Unreadable(f"liste d'annonces attendue, reçu {type(records).__name__}")
         annonces = [_annonce(record) for record in records]
     except parsing.PARSE_ERRORS as exc:
         raise parsing.malformed("BODACC", None, exc) from exc
@@ -146,13 +146,13 @@ def parse_annonces(payload: dict) -> AnnoncesBodacc:
 
 def _annonce(record: dict) -> Annonce:
     if not isinstance(record, dict):
-        raise TypeError(f"annonce attendue sous forme d'objet, reçu {type(record).__name__}")
+        raise parsing.Unreadable(f"annonce attendue sous forme d'objet, reçu {type(record).__name__}")
     annonce_id = _text(record["id"])
     if not annonce_id:
-        raise ValueError("annonce sans id")
+        raise parsing.Unreadable("annonce sans id")
     dateparution = _parse_date(_text(record["dateparution"]))
     if dateparution is None:
-        raise ValueError(f"dateparution illisible : {record['dateparution']!r}")
+        raise parsing.Unreadable(f"dateparution illisible : {record['dateparution']!r}")
     return Annonce(
         id=annonce_id,
         publication=_text(record.get("publicationavis")) or annonce_id[:1],
@@ -181,7 +181,7 @@ def _jugement(value: object, annonce_id: str) -> Jugement | None:
             date=_parse_date(_text(data.get("date"))),
             complement=repair_mojibake(_text(data.get("complementJugement"))),
         )
-    except TypeError:
+    except parsing.Unreadable:
         logger.warning("BODACC %s : jugement illisible, ignoré.", annonce_id)
         return None
 
@@ -271,7 +271,7 @@ def _parse_date(text: str) -> date | None:
 def _text(value: object) -> str:
     """A plain field: text, or a number BODACC sometimes writes as such (numeroannonce); null as empty."""
     if isinstance(value, bool):
-        raise TypeError("texte attendu, reçu bool")
+        raise parsing.Unreadable("texte attendu, reçu bool")
     return parsing.text(value, numbers=True)
 
 

@@ -52,7 +52,7 @@ def parse_attestation_cibtp(payload: dict) -> AttestationCongesPayes:
         if "errors" in payload:  # stored by the fetch for a 38422 answer
             error = payload["errors"][0]
             if error["code"] != CIBTP_NON_A_JOUR:
-                raise ValueError(f"erreur inattendue {error['code']!r}")
+                raise parsing.Unreadable(f"erreur inattendue {error['code']!r}")
             return AttestationCongesPayes(
                 payload=payload, caisse=CIBTP, a_jour=False, motif=parsing.text(error.get("detail"))
             )

@@ -114,11 +114,11 @@ def _habilitation(item: dict) -> HabilitationFranceCompetences:
 
 def _list(value: object) -> list:
     if not isinstance(value, list):
-        raise TypeError(f"liste attendue, reçu {type(value).__name__}")
+        raise parsing.Unreadable(f"liste attendue, reçu {type(value).__name__}")
     return value
 
 
 def _bool(value: object) -> bool:
     if not isinstance(value, bool):
-        raise TypeError(f"booléen attendu, reçu {value!r}")
+        raise parsing.Unreadable(f"booléen attendu, reçu {value!r}")
     return value

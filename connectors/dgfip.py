@@ -42,7 +42,7 @@ def parse_attestation_fiscale(payload: dict) -> AttestationFiscale:
     try:
         data = payload["data"]
         if not parsing.text(data["document_url"]):
-            raise ValueError("attestation sans document_url")
+            raise parsing.Unreadable("attestation sans document_url")
         return AttestationFiscale(
             payload=payload,
             date_delivrance=parsing.iso_date(data["date_delivrance_attestation"]),
@@ -70,8 +70,8 @@ def parse_chiffres_affaires(payload: dict) -> ChiffresAffaires:
 def _exercice(data: dict) -> Exercice:
     montant = data["chiffre_affaires"]
     if isinstance(montant, bool) or not isinstance(montant, int | float):
-        raise TypeError(f"montant attendu, reçu {montant!r}")
+        raise parsing.Unreadable(f"montant attendu, reçu {montant!r}")
     fin = parsing.iso_date(data["date_fin_exercice"])
     if fin is None:
-        raise ValueError("date_fin_exercice vide")
+        raise parsing.Unreadable("date_fin_exercice vide")
     return Exercice(montant=round(montant), date_fin_exercice=fin)

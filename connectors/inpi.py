@@ -75,7 +75,7 @@ def _denomination(identite: dict) -> str:
 
 def _dirigeant(item: dict) -> Dirigeant:
     if not isinstance(item, dict):
-        raise TypeError(f"dirigeant attendu sous forme d'objet, reçu {type(item).__name__}")
+        raise parsing.Unreadable(f"dirigeant attendu sous forme d'objet, reçu {type(item).__name__}")
     return Dirigeant(
         # A legal person as manager has a dénomination instead of a name.
         nom=parsing.text(item.get("nom")) or parsing.text(item.get("denomination")),
@@ -109,13 +109,13 @@ def _decimal(value: object) -> Decimal | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise TypeError(f"montant attendu, reçu {value!r}")
+        raise parsing.Unreadable(f"montant attendu, reçu {value!r}")
     try:
         amount = Decimal(str(value))
     except InvalidOperation as exc:
-        raise ValueError(f"montant illisible : {value!r}") from exc
+        raise parsing.Unreadable(f"montant illisible : {value!r}") from exc
     if not amount.is_finite():
-        raise ValueError(f"montant illisible : {value!r}")
+        raise parsing.Unreadable(f"montant illisible : {value!r}")
     return amount
 
 
@@ -156,7 +156,7 @@ def parse_actes_bilans(payload: dict) -> ActesBilans:
         actes, bilans = data["actes"], data["bilans"]
         for name, value in (("actes", actes), ("bilans", bilans)):
             if not isinstance(value, list):
-                raise TypeError(f"liste de {name} attendue, reçu {type(value).__name__}")
+                raise parsing.Unreadable(f"liste de {name} attendue, reçu {type(value).__name__}")
         parsed = [_bilan(item) for item in bilans]
     except parsing.PARSE_ERRORS as exc:
         raise parsing.malformed("INPI", "actes et bilans", exc) from exc
@@ -166,7 +166,7 @@ def parse_actes_bilans(payload: dict) -> ActesBilans:
 
 def _bilan(item: dict) -> Bilan:
     if not isinstance(item, dict):
-        raise TypeError(f"bilan attendu sous forme d'objet, reçu {type(item).__name__}")
+        raise parsing.Unreadable(f"bilan attendu sous forme d'objet, reçu {type(item).__name__}")
     return Bilan(
         id=parsing.text(item.get("id")),
         nom_document=parsing.text(item.get("nom_document")),

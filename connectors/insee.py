@@ -175,7 +175,7 @@ def _text(value: object) -> str:
 
 def _bool(value: object) -> bool:
     if not isinstance(value, bool):
-        raise TypeError(f"booléen attendu, reçu {value!r}")
+        raise parsing.Unreadable(f"booléen attendu, reçu {value!r}")
     return value
 
 
@@ -188,8 +188,8 @@ def _timestamp_date(value: object) -> date | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"horodatage attendu, reçu {value!r}")
+        raise parsing.Unreadable(f"horodatage attendu, reçu {value!r}")
     try:
         return datetime.fromtimestamp(value, tz=PARIS).date()
     except (OverflowError, OSError) as exc:
-        raise ValueError(f"horodatage hors limites : {value!r}") from exc
+        raise parsing.Unreadable(f"horodatage hors limites : {value!r}") from exc

@@ -35,7 +35,7 @@ def parse_conformite(payload: dict) -> ConformiteMsa:
     try:
         status = parsing.required_text(payload["data"]["status"])
         if status not in STATUSES:
-            raise ValueError(f"statut inconnu {status!r}")
+            raise parsing.Unreadable(f"statut inconnu {status!r}")
         return ConformiteMsa(payload=payload, status=status)
     except parsing.PARSE_ERRORS as exc:
         raise parsing.malformed("MSA", "conformité des cotisations", exc) from exc

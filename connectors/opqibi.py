@@ -70,14 +70,14 @@ def parse_certification(payload: dict) -> CertificationOpqibi:
 
 def _qualifications(items: object) -> tuple[QualificationOpqibi, ...]:
     if not isinstance(items, list):
-        raise TypeError(f"liste de qualifications attendue, reçu {type(items).__name__}")
+        raise parsing.Unreadable(f"liste de qualifications attendue, reçu {type(items).__name__}")
     return tuple(_qualification(item) for item in items)
 
 
 def _qualification(item: dict) -> QualificationOpqibi:
     rge = item.get("rge", False)
     if not isinstance(rge, bool):
-        raise TypeError(f"booléen attendu pour rge, reçu {rge!r}")
+        raise parsing.Unreadable(f"booléen attendu pour rge, reçu {rge!r}")
     return QualificationOpqibi(
         code=parsing.text(item["code_qualification"], numbers=True),
         nom=parsing.required_text(item["nom"]),

@@ -6,12 +6,19 @@ The helpers raise KeyError, TypeError or ValueError on what they cannot read; a 
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 from . import errors
 
+logger = logging.getLogger(__name__)
+
 # What reading a malformed answer raises: a missing key, a wrong type, an unreadable value, a null object.
-PARSE_ERRORS: tuple[type[Exception], ...] = (KeyError, TypeError, ValueError, AttributeError)
+PARSE_ERRORS: tuple[type[Exception], ...] = (LookupError, TypeError, ValueError, AttributeError)
+
+
+class Unreadable(ValueError):
+    """A field we could not read, said in French: the only parse failure whose words reach people."""
 
 
 def text(value: object, *, numbers: bool = False) -> str:
@@ -22,28 +29,40 @@ def text(value: object, *, numbers: bool = False) -> str:
         return value.strip()
     if numbers and isinstance(value, int):
         if isinstance(value, bool):
-            raise TypeError(f"texte attendu, reçu {value!r}")
+            raise Unreadable(f"texte attendu, reçu {value!r}")
         return str(value).strip()
-    raise TypeError(f"texte attendu, reçu {type(value).__name__}")
+    raise Unreadable(f"texte attendu, reçu {type(value).__name__}")
 
 
 def required_text(value: object, *, numbers: bool = False) -> str:
     result = text(value, numbers=numbers)
     if not result:
-        raise ValueError("valeur obligatoire vide")
+        raise Unreadable("valeur obligatoire vide")
     return result
 
 
 def iso_date(value: object) -> date | None:
     """An ISO 8601 date ("2023-07-31"); null or empty read as None."""
     result = text(value)
-    return date.fromisoformat(result) if result else None
+    if not result:
+        return None
+    try:
+        return date.fromisoformat(result)
+    except ValueError as exc:
+        raise Unreadable(f"date ISO attendue, reçu {result!r}") from exc
 
 
 def malformed(provider: str, what: str | None, exc: Exception) -> errors.ProviderError:
     """The error for an answer that could not be read; `what` names the resource, when the provider has several."""
     subject = f"{provider} ({what})" if what else provider
-    reason = f"champ manquant {exc}" if isinstance(exc, KeyError) else str(exc)
+    if isinstance(exc, KeyError):
+        reason = f"champ manquant {exc}"
+    elif isinstance(exc, Unreadable):
+        reason = str(exc)
+    else:
+        # Python's own words (English, internals) are for the logs, not for the candidate and the buyer.
+        logger.warning("Unreadable %s answer: %r", subject, exc)
+        reason = "structure inattendue"
     return errors.ProviderError(
         f"Réponse {subject} incomplète ou mal formée : {reason}.", http_status=200, code="malformed"
     )
@@ -53,5 +72,5 @@ def collection(payload: dict) -> list[dict]:
     """The items of a collection answer: `data` is a list, each item wrapped again in `{data, links, meta}`."""
     items = payload["data"]
     if not isinstance(items, list):
-        raise TypeError(f"liste attendue, reçu {type(items).__name__}")
+        raise Unreadable(f"liste attendue, reçu {type(items).__name__}")
     return [item["data"] for item in items]

@@ -58,7 +58,7 @@ def parse_conformite(payload: dict) -> ConformiteProbtp:
     try:
         eligible = payload["data"]["eligible"]
         if not isinstance(eligible, bool):
-            raise TypeError(f"booléen attendu pour eligible, reçu {eligible!r}")
+            raise parsing.Unreadable(f"booléen attendu pour eligible, reçu {eligible!r}")
     except parsing.PARSE_ERRORS as exc:
         raise parsing.malformed("PRO BTP", "conformité des cotisations retraite", exc) from exc
     return ConformiteProbtp(payload=payload, eligible=eligible)

@@ -59,7 +59,7 @@ def parse_certification(payload: dict) -> CertificationQualibat:
         entity = data["entity"]
         qualifications = entity["certifications"]
         if not isinstance(qualifications, list):
-            raise TypeError(f"liste de certifications attendue, reçu {type(qualifications).__name__}")
+            raise parsing.Unreadable(f"liste de certifications attendue, reçu {type(qualifications).__name__}")
         return CertificationQualibat(
             payload=payload,
             date_emission=parsing.iso_date(data["date_emission"]),
@@ -75,7 +75,7 @@ def parse_certification(payload: dict) -> CertificationQualibat:
 def _qualification(item: dict) -> Qualification:
     rge = item.get("rge")
     if rge is not None and not isinstance(rge, bool):
-        raise TypeError(f"booléen attendu pour rge, reçu {rge!r}")
+        raise parsing.Unreadable(f"booléen attendu pour rge, reçu {rge!r}")
     return Qualification(
         code=parsing.required_text(item["code"], numbers=True),
         libelle=parsing.text(item.get("libelle")),

@@ -100,10 +100,10 @@ def _certificat(data: dict) -> CertificatQualifelec:
     qualification = data["qualification"]
     rge = data["rge"]
     if not isinstance(rge, bool):
-        raise TypeError(f"booléen attendu pour rge, reçu {rge!r}")
+        raise parsing.Unreadable(f"booléen attendu pour rge, reçu {rge!r}")
     numero = data["numero"]
     if isinstance(numero, bool) or not isinstance(numero, int | str):
-        raise TypeError(f"numéro de certificat attendu, reçu {numero!r}")
+        raise parsing.Unreadable(f"numéro de certificat attendu, reçu {numero!r}")
     classification = qualification.get("classification") or {}
     return CertificatQualifelec(
         numero=parsing.required_text(str(numero)),
@@ -126,7 +126,7 @@ def _certificat(data: dict) -> CertificatQualifelec:
 def _required_date(value: object) -> date:
     result = parsing.iso_date(value)
     if result is None:
-        raise ValueError("date de validité vide")
+        raise parsing.Unreadable("date de validité vide")
     return result
 
 
@@ -134,7 +134,7 @@ def _codes(items: object) -> tuple[Code, ...]:
     if items is None:
         return ()
     if not isinstance(items, list):
-        raise TypeError(f"liste attendue, reçu {type(items).__name__}")
+        raise parsing.Unreadable(f"liste attendue, reçu {type(items).__name__}")
     return tuple(
         Code(code=parsing.text(item.get("code"), numbers=True), label=parsing.text(item.get("label"))) for item in items
     )
@@ -144,7 +144,7 @@ def _assurance(value: object) -> Assurance | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise TypeError(f"assurance attendue, reçu {type(value).__name__}")
+        raise parsing.Unreadable(f"assurance attendue, reçu {type(value).__name__}")
     return Assurance(
         nom=parsing.text(value.get("nom")),
         date_debut=parsing.iso_date(value.get("date_debut")),

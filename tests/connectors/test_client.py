@@ -204,3 +204,19 @@ def test_429_without_retry_after_waits_a_minute(http, call):
     with pytest.raises(errors.RateLimited) as excinfo:
         client.api_entreprise_get(PATH, call=call)
     assert excinfo.value.retry_after == 60
+
+
+def test_a_malformed_answer_is_explained_in_french_never_in_pythons_words():
+    from connectors import parsing
+
+    unreadable_date = parsing.malformed("INPI", "bilans", parsing.Unreadable("date ISO attendue, reçu '31/12/2022'"))
+    internal = parsing.malformed("CIBTP", None, IndexError("list index out of range"))
+    missing = parsing.malformed("MSA", None, KeyError("data"))
+
+    assert str(unreadable_date) == (
+        "Réponse INPI (bilans) incomplète ou mal formée : date ISO attendue, reçu '31/12/2022'."
+    )
+    assert str(internal) == "Réponse CIBTP incomplète ou mal formée : structure inattendue."
+    assert str(missing) == "Réponse MSA incomplète ou mal formée : champ manquant 'data'."
+    with pytest.raises(parsing.Unreadable, match="date ISO attendue"):
+        parsing.iso_date("31/12/2022")
