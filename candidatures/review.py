@@ -289,8 +289,9 @@ def zip_entries(*, candidature: Candidature) -> list[tuple[str, object]]:
     the receipt and the submitted dossier, the documents in catalogue order, then the contestation files."""
     siret = candidature.siret
     entries: list[tuple[str, object]] = []
-    receipt = dossiers.candidature_receipt(candidature=candidature)
-    if receipt is not None:
+    if candidature.is_submitted:
+        # Rendered beforehand by the view (`dossiers.candidature_receipt`); None if that failed: listed as missing.
+        receipt = candidature.receipt or None
         entries.append((download_name("00", "recepisse", siret, content_type="application/pdf"), receipt))
     if candidature.is_submitted and candidature.frozen_dossier is not None:
         entries.append((f"00-dossier-depose-{siret}.json", dossiers.canonical_json(candidature.frozen_dossier)))
@@ -327,13 +328,17 @@ def zip_entries(*, candidature: Candidature) -> list[tuple[str, object]]:
 
 def dossier_zip(*, candidature: Candidature):
     """Every file of the dossier in one ZIP, in a spooled temporary file (memory, then disk), rewound.
-    A file missing from storage is listed in a LISEZMOI file rather than failing the whole download."""
+    A file missing from storage (or a receipt that could not be rendered) is listed in a LISEZMOI file rather
+    than failing the whole download."""
     spool = tempfile.SpooledTemporaryFile(max_size=ZIP_SPOOL_BYTES)  # noqa: SIM115 (closed by the response)
     missing = []
     with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, content in zip_entries(candidature=candidature):
             if isinstance(content, bytes):
                 archive.writestr(name, content)
+                continue
+            if content is None:
+                missing.append(name)
                 continue
             try:
                 with content.open("rb") as source, archive.open(name, "w", force_zip64=True) as target:

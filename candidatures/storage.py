@@ -7,6 +7,7 @@ from django.core.files.storage import default_storage
 from django.utils.text import slugify
 
 EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+ZIP = "application/zip"
 
 
 def store_content(*, content: bytes, folder: str, stem: str, extension: str) -> str:
@@ -21,4 +22,5 @@ def store_content(*, content: bytes, folder: str, stem: str, extension: str) -> 
 def download_name(*parts: str, content_type: str) -> str:
     """A clear, safe file name: `<siret>-attestation-vigilance.pdf`."""
     stem = "-".join(slugify(part) for part in parts if part)
-    return f"{stem}.{EXTENSIONS.get(content_type, 'bin')}"
+    extension = "zip" if content_type == ZIP else EXTENSIONS.get(content_type, "bin")
+    return f"{stem}.{extension}"

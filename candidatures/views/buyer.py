@@ -10,11 +10,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -23,9 +21,9 @@ from connectors import registry
 from .. import consultations, dossier_view, dossiers, pieces, review
 from ..access import candidature_for_buyer, consultation_for_buyer, require_buyer
 from ..forms_buyer import ConsultationForm, ReviewFilterForm
-from ..models import Consultation, ContestationAttachment, Document, SourceFetch
-from ..storage import EXTENSIONS, download_name
-from .files import file_response, receipt_response
+from ..models import Consultation, SourceFetch
+from ..storage import ZIP, download_name
+from .files import attachment_response, document_response, ensure_receipt, private_response, receipt_response
 
 
 def candidate_link(consultation: Consultation) -> str:
@@ -184,42 +182,20 @@ def candidature_receipt(request, pk: int):
 
 @login_required
 def document_download(request, pk: int, document: int):
-    candidature = candidature_for_buyer(request, pk)
-    document = get_object_or_404(Document, pk=document, candidature=candidature)
-    return file_response(
-        document.file,
-        filename=download_name(document.kind, candidature.siret, content_type=document.content_type),
-        content_type=document.content_type,
-        inline=document.content_type in EXTENSIONS,
-    )
+    return document_response(candidature_for_buyer(request, pk), document)
 
 
 @login_required
 def contestation_file(request, pk: int, attachment: int):
-    candidature = candidature_for_buyer(request, pk)
-    attachment = get_object_or_404(
-        ContestationAttachment.objects.select_related("contestation"),
-        pk=attachment,
-        contestation__candidature=candidature,
-    )
-    return file_response(
-        attachment.file,
-        filename=download_name(
-            "contestation", attachment.contestation.flag_code, candidature.siret, content_type=attachment.content_type
-        ),
-        content_type=attachment.content_type,
-    )
+    return attachment_response(candidature_for_buyer(request, pk), attachment)
 
 
 @login_required
 def candidature_zip(request, pk: int):
     candidature = candidature_for_buyer(request, pk)
-    archive = review.dossier_zip(candidature=candidature)
-    filename = "-".join(("dossier", candidature.siret, slugify(candidature.consultation.reference))) + ".zip"
-    return FileResponse(
-        archive,
-        as_attachment=True,
-        filename=filename,
-        content_type="application/zip",
-        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
+    ensure_receipt(candidature)
+    return private_response(
+        review.dossier_zip(candidature=candidature),
+        filename=download_name("dossier", candidature.siret, candidature.consultation.reference, content_type=ZIP),
+        content_type=ZIP,
     )

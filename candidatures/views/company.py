@@ -15,9 +15,8 @@ from .. import dossiers, pieces
 from ..access import buyer_organisation, candidature_for_company, published_consultation
 from ..dossier_view import candidature_for_view, dossier_view
 from ..forms import ContestationForm, DeclarationForm, PieceUploadForm, SignatureForm, SiretForm
-from ..models import Candidature, ContestationAttachment, ExclusionFlag
-from ..storage import download_name
-from .files import file_response, receipt_response
+from ..models import Candidature, ExclusionFlag
+from .files import attachment_response, document_response, receipt_response
 
 # While sources are still answering, the page polls (htmx) or refreshes (without JavaScript) this often.
 POLL_SECONDS = 2
@@ -268,18 +267,9 @@ def candidature_receipt(request, pk: int):
 
 @login_required
 def document_download(request, pk: int, document: int):
-    candidature = candidature_for_company(request, pk)
-    stored = get_object_or_404(candidature.documents, pk=document)
-    return file_response(
-        stored.file,
-        filename=download_name(stored.kind, candidature.siret, content_type=stored.content_type),
-        content_type=stored.content_type,
-        inline=True,
-    )
+    return document_response(candidature_for_company(request, pk), document)
 
 
 @login_required
 def contestation_file(request, pk: int, attachment: int):
-    candidature = candidature_for_company(request, pk)
-    stored = get_object_or_404(ContestationAttachment, pk=attachment, contestation__candidature=candidature)
-    return file_response(stored.file, filename=stored.original_name, content_type=stored.content_type, inline=True)
+    return attachment_response(candidature_for_company(request, pk), attachment)

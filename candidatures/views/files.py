@@ -1,11 +1,28 @@
-"""Private files (certificates, uploads, receipts) go out only through authorised views, never as media."""
+"""Private files (certificates, uploads, receipts) go out only through authorised views, never as media.
+
+The views of both roles find the candidature through their access helper, then answer with these.
+"""
 
 from __future__ import annotations
 
-from django.http import FileResponse, Http404
+import logging
+
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from ..dossiers import candidature_receipt
+from ..models import Candidature, ContestationAttachment
 from ..storage import download_name
+
+logger = logging.getLogger(__name__)
+
+
+def private_response(handle, *, filename: str, content_type: str, inline: bool = False) -> FileResponse:
+    response = FileResponse(handle, as_attachment=not inline, filename=filename, content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def file_response(file_field, *, filename: str, content_type: str, inline: bool = False) -> FileResponse:
@@ -13,21 +30,54 @@ def file_response(file_field, *, filename: str, content_type: str, inline: bool 
         handle = file_field.open("rb")
     except (FileNotFoundError, ValueError) as exc:
         raise Http404 from exc
-    response = FileResponse(handle, as_attachment=not inline, filename=filename, content_type=content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_response(handle, filename=filename, content_type=content_type, inline=inline)
 
 
-def receipt_response(candidature) -> FileResponse:
-    """The receipt of a submitted candidature (rendered again from the frozen dossier if it was never stored)."""
-    receipt = candidature_receipt(candidature=candidature)
-    if receipt is None:
+def ensure_receipt(candidature: Candidature):
+    """The receipt of a submitted candidature, rendered from its frozen dossier if never stored; None if not
+    submitted or if rendering fails now (logged: the submission itself is safe)."""
+    try:
+        return candidature_receipt(candidature=candidature)
+    except Exception:
+        logger.exception("Receipt of candidature %s could not be rendered", candidature.pk)
+        return None
+
+
+def receipt_response(candidature: Candidature):
+    if not candidature.is_submitted:
         raise Http404
+    receipt = ensure_receipt(candidature)
+    if receipt is None:
+        return HttpResponse(
+            _("Le récépissé ne peut pas être produit pour le moment : réessayez dans quelques minutes."),
+            status=503,
+            content_type="text/plain; charset=utf-8",
+        )
     return file_response(
         receipt,
         filename=download_name(
             "recepisse", candidature.consultation.reference, candidature.siret, content_type="application/pdf"
         ),
         content_type="application/pdf",
+    )
+
+
+def document_response(candidature: Candidature, document_pk: int) -> FileResponse:
+    document = get_object_or_404(candidature.documents, pk=document_pk)
+    return file_response(
+        document.file,
+        filename=download_name(document.kind, candidature.siret, content_type=document.content_type),
+        content_type=document.content_type,
+        inline=True,
+    )
+
+
+def attachment_response(candidature: Candidature, attachment_pk: int) -> FileResponse:
+    attachment = get_object_or_404(ContestationAttachment, pk=attachment_pk, contestation__candidature=candidature)
+    stem = attachment.original_name.rsplit(".", 1)[0]
+    return file_response(
+        attachment.file,
+        filename=download_name("contestation", stem, candidature.siret, content_type=attachment.content_type),
+        content_type=attachment.content_type,
+        inline=True,
     )

@@ -697,3 +697,21 @@ def test_review_says_when_the_identity_will_not_come(buyer_client, consultation,
 
     assert "SIRET inconnu du répertoire SIRENE" in content
     assert "Identité en cours" not in content
+
+
+def test_a_receipt_that_cannot_be_rendered_is_a_clear_503_and_listed_as_missing_in_the_zip(
+    buyer_client, consultation, start, monkeypatch
+):
+    from candidatures import receipt
+
+    candidature = submit(start(consultation, SIRETS[0]), receipt=None)
+    monkeypatch.setattr(receipt, "receipt_pdf", lambda **kwargs: (_ for _ in ()).throw(OSError("pango")))
+
+    download = buyer_client.get(reverse("buyer_receipt", args=[candidature.pk]))
+    response = buyer_client.get(reverse("buyer_zip", args=[candidature.pk]))
+
+    assert download.status_code == 503
+    assert "réessayez dans quelques minutes" in download.content.decode()
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert f"00-dossier-depose-{SIRETS[0]}.json" in archive.namelist()
+    assert f"00-recepisse-{SIRETS[0]}.pdf" in archive.read("LISEZMOI-fichiers-manquants.txt").decode()
