@@ -8,10 +8,13 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Mapping
+from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 
 from connectors.identifiers import InvalidIdentifier
@@ -26,8 +29,10 @@ logger = logging.getLogger(__name__)
 def buyer_membership_from_proconnect(*, user: AbstractUser, claims: Mapping[str, Any]) -> OrganisationMember | None:
     """Name the user after ProConnect's claims and make them a buyer of the organisation of the `siret` claim.
 
-    A user who already buys for an organisation keeps it (ProConnect never moves a buyer). Without a valid SIRET
-    the user signs in without becoming a buyer. Returns the user's membership, if any.
+    A user who already buys for an organisation keeps it (ProConnect never moves a buyer). A company account
+    (one with candidatures, matched by its email) is never made a buyer: it would lose its candidatures from its
+    dashboard and could not apply any more. Without a valid SIRET the user signs in without becoming a buyer.
+    Returns the user's membership, if any.
     """
     names = {"first_name": claims.get("given_name") or "", "last_name": claims.get("usual_name") or ""}
     changed = [field for field, value in names.items() if value and getattr(user, field) != value]
@@ -41,6 +46,9 @@ def buyer_membership_from_proconnect(*, user: AbstractUser, claims: Mapping[str,
         return membership
     siret = claims.get("siret") or ""
     if not siret:
+        return None
+    if user.candidatures.exists():
+        logger.warning("ProConnect: l'utilisateur %s a des candidatures : il reste un compte entreprise", user.pk)
         return None
     try:
         organisation, created = services.organisation_get_or_create(siret=siret)
@@ -68,7 +76,12 @@ def _proconnect_claims(sociallogin) -> dict[str, Any] | None:
 
 
 class AccountAdapter(DefaultAccountAdapter):
-    """allauth's defaults: French comes from its translations, the settings make codes and verification."""
+    """allauth's defaults (French from its translations; codes and verification from the settings), but emails
+    speak of the service, not of the host name (no sites framework here)."""
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        site = SimpleNamespace(name="Passe Marché", domain=urlsplit(settings.SITE_URL).netloc)
+        super().send_mail(template_prefix, email, {"current_site": site, **context})
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

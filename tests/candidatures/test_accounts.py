@@ -131,6 +131,7 @@ def test_signup_sends_a_verification_code_and_blocks_sign_in_until_verified(clie
     [message] = mail.outbox
     assert message.to == ["lea@menuiserie.fr"]
     assert message.subject.startswith("[Passe Marché] ")
+    assert "Passe Marché" in message.body and "testserver" not in message.body  # the service, not the host
     code = code_in(message)
     user = User.objects.get(email="lea@menuiserie.fr")
     assert not EmailAddress.objects.get(user=user).verified
@@ -336,6 +337,19 @@ def test_proconnect_never_moves_an_existing_buyer(db):
     assert not Organisation.objects.filter(siret=MAIRIE_SIRET).exists()
     user.refresh_from_db()
     assert user.last_name == "Martin"
+
+
+def test_proconnect_never_turns_a_company_account_into_a_buyer(db):
+    from candidatures.models import Candidature
+
+    consultation = services.consultation_get_or_create(
+        organisation=services.organisation_get_or_create(siret=DINUM_SIRET, name="DINUM")[0], reference="M-1"
+    )
+    user = User.objects.create_user(username="gerante", email="agent@numerique.gouv.fr")
+    Candidature.objects.create(consultation=consultation, siret="55204944776279", siren="552049447", owner=user)
+
+    assert buyer_membership_from_proconnect(user=user, claims=AGENT_CLAIMS) is None
+    assert not OrganisationMember.objects.filter(user=user).exists()
 
 
 @pytest.mark.parametrize("siret", [None, "", "12345678901234", "1300252650001"])
