@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import pieces
+from .errors import PortalError
 from .models import Consultation, Lot, Organisation
 
 REFERENCE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -24,13 +25,8 @@ REFERENCE_MAX_LENGTH = 50
 TITLE_MAX_LENGTH = 255
 
 
-class ConsultationError(Exception):
-    """A refusal with a French message for the buyer; `field` names the form field concerned."""
-
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class ConsultationError(PortalError):
+    """A refusal of a buyer's write."""
 
 
 def clean_reference(reference: str) -> str:

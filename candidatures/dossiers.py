@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from connectors.client import sniff_content_type
 
 from . import pieces, selectors, services, storage
+from .errors import PortalError
 from .models import (
     Candidature,
     Consultation,
@@ -34,13 +35,8 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 
-class DossierError(Exception):
-    """A refusal with a French message for the user."""
-
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class DossierError(PortalError):
+    """A refusal of a company's write (or of a re-fetch)."""
 
 
 class StateValueLocked(DossierError):

@@ -6,6 +6,9 @@ every judgement's nature is classified from the exact BODACC natures (NATURES be
 natures by their complement); neutral judgements (claims deposits, designation of the procedure's bodies,
 appeals) never change the state; a plan de redressement ends a redressement, a clôture ends a procedure.
 The rules, with the articles of the code de la commande publique, are explained in docs/EXCLUSION.md.
+
+Every function deciding on dates takes `today` from its caller: the engine never reads the clock. Evidence
+values are written for the reader (French), the raw answer being kept with the source's fetch.
 """
 
 from __future__ import annotations
@@ -17,11 +20,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.utils import timezone
-
+from connectors import registry
 from connectors.ademe import CertificationsRge
-from connectors.bodacc import Annonce, AnnoncesBodacc, repair_mojibake
-from connectors.btp_conges import CIBTP_NON_A_JOUR, AttestationCongesPayes
+from connectors.bodacc import Annonce, AnnoncesBodacc
+from connectors.btp_conges import AttestationCongesPayes
 from connectors.insee import InseeEtablissement, InseeUniteLegale
 from connectors.msa import OUTDATED, UNDER_INVESTIGATION, ConformiteMsa
 from connectors.opqibi import CertificationOpqibi
@@ -58,9 +60,10 @@ class ProcedureEvent(enum.StrEnum):
 
 
 def normalise(text: str) -> str:
-    """Mojibake repaired, lower-case, accents and apostrophe variants removed, spaces collapsed, final full
-    stop dropped: BODACC writes the same nature several ways."""
-    text = unicodedata.normalize("NFKD", repair_mojibake(text or ""))
+    """Lower-case, accents and apostrophe variants removed, spaces collapsed, final full stop dropped: BODACC
+    writes the same nature several ways. Mojibake is the connector's business (`connectors.bodacc` repairs it
+    when it parses a notice)."""
+    text = unicodedata.normalize("NFKD", text or "")
     text = "".join(char for char in text if not unicodedata.combining(char))
     text = re.sub(r"[’‘`´]", "'", text).lower()
     return re.sub(r"\s+", " ", text).strip().rstrip(".").strip()
@@ -103,8 +106,8 @@ def _natures() -> dict[str, ProcedureEvent]:
         "jugement d'extension d'une procedure de sauvegarde": S,
         "jugement d'ouverture d'une procedure de traitement de sortie de crise": A,
         "jugement d'ouverture d'une procedure de retablissement professionnel": A,
-        # plans (continuation of the activity)
-        "jugement de plan de redressement": P,  # unless its complement says plan de cession: see below
+        # plans (continuation of the activity); "jugement de plan de redressement" is read with its complement
+        # (a plan de cession is not a continuation): see _classify
         "jugement arretant le plan de redressement": P,
         "jugement arretant le plan de continuation": P,
         "jugement modifiant le plan de redressement": P,
@@ -232,9 +235,11 @@ def classify_judgement(nature: str, complement: str = "", famille: str = "") -> 
     `famille` (the judgement's family) settles what the nature leaves open: an "Avis de dépôt" is never a
     change of state, a "Jugement de clôture" of an unknown nature still ends the procedure.
     """
-    text = normalise(nature)
-    complement_text = normalise(complement)
-    famille_text = normalise(famille)
+    return _classify(normalise(nature), normalise(complement), normalise(famille))
+
+
+def _classify(text: str, complement_text: str, famille_text: str) -> ProcedureEvent:
+    """classify_judgement on texts already normalised."""
     if famille_text.startswith("avis de depot"):
         return ProcedureEvent.NEUTRAL
     if text == "jugement de plan de redressement":
@@ -278,12 +283,16 @@ SANCTION_MAX_YEARS = 15  # Code de commerce L653-11: a faillite personnelle or i
 
 def sanction_named(nature: str, complement: str = "") -> bool:
     """True when the judgement itself pronounces a faillite personnelle or an interdiction de gérer."""
-    text = normalise(nature)
+    return _names_sanction(normalise(nature), normalise(complement))
+
+
+def _names_sanction(text: str, complement: str) -> bool:
+    """sanction_named on texts already normalised."""
     if text.startswith(_SANCTION_NATURES):
         return True
     if text in NATURES and not text.startswith("autre"):
         return False
-    complement_text = normalise(complement) if (not text or text.startswith("autre")) else text
+    complement_text = complement if (not text or text.startswith("autre")) else text
     names = "faillite personnelle" in complement_text or "interdiction de gerer" in complement_text
     pronounces = any(word in complement_text for word in ("prononcant", "prononce", "condamn"))
     refuses = any(word in complement_text for word in ("rejet", "deboute", "n'y a pas lieu", "infirm"))
@@ -291,20 +300,53 @@ def sanction_named(nature: str, complement: str = "") -> bool:
 
 
 def _sanction_end(judged: date, complement: str) -> date:
-    """When the sanction ends: the duration the complement states, at most SANCTION_MAX_YEARS."""
-    match = _DURATION.search(normalise(complement))
+    """When the sanction ends: the duration the (normalised) complement states, at most SANCTION_MAX_YEARS."""
+    match = _DURATION.search(complement)
     years = SANCTION_MAX_YEARS
     if match:
         raw = match.group(1)
         years = min(years, int(raw) if raw.isdigit() else _NUMBERS[raw])
+    return _add_years(judged, years)
+
+
+def _add_years(day: date, years: int) -> date:
+    """The same day `years` later (earlier when negative); 29 February becomes the 28th."""
     try:
-        return judged.replace(year=judged.year + years)
+        return day.replace(year=day.year + years)
     except ValueError:  # 29 February
-        return judged.replace(year=judged.year + years, day=28)
+        return day.replace(year=day.year + years, day=28)
 
 
 # BODACC: the notices ------------------------------------------------------------------------------------
 DECISION_FAMILIES = ("collective", "retablissement_professionnel")  # Bodacc A collective procedures
+
+
+@dataclass(frozen=True)
+class _Notice:
+    """A notice and its judgement's texts, normalised once."""
+
+    annonce: Annonce
+    nature: str = ""
+    complement: str = ""
+    famille: str = ""
+
+    @classmethod
+    def of(cls, annonce: Annonce) -> _Notice:
+        jugement = annonce.jugement
+        if jugement is None:
+            return cls(annonce)
+        return cls(annonce, normalise(jugement.nature), normalise(jugement.complement), normalise(jugement.famille))
+
+    @property
+    def judged(self) -> date:
+        """The judgement's date; the publication date when the judgement date is unreadable."""
+        jugement = self.annonce.jugement
+        return (jugement.date if jugement else None) or self.annonce.dateparution
+
+    @property
+    def cancels(self) -> bool:
+        """An annulation, or a "Rétractation sur tierce opposition" (the court withdrew the judgement it names)."""
+        return self.annonce.typeavis == "annulation" or self.famille.startswith("retractation")
 
 
 def _number(value: object) -> str:
@@ -324,35 +366,26 @@ def _previous_key(annonce: Annonce) -> tuple[str, str, str] | None:
     return _notice_key(publication, previous["numeroParution"], previous["numeroAnnonce"])
 
 
-def _cancels(annonce: Annonce) -> bool:
-    """An annulation, or a "Rétractation sur tierce opposition" (the court withdrew the judgement it names)."""
-    if annonce.typeavis == "annulation":
-        return True
-    return annonce.jugement is not None and normalise(annonce.jugement.famille).startswith("retractation")
-
-
-def effective_notices(annonces: Iterable[Annonce]) -> list[Annonce]:
+def _effective(notices: Iterable[_Notice]) -> list[_Notice]:
     """Drop cancelled notices (and the cancellations), let each rectificatif replace what it corrects.
 
     A notice is identified by its bulletin (A, B, C), parution number and notice number, as
     `parutionavisprecedent` names it. A rectificatif whose original is not in the list stands alone.
     """
-    annonces = list(annonces)
+    notices = list(notices)
     replaced = {
         key
-        for annonce in annonces
-        if (annonce.typeavis == "rectificatif" or _cancels(annonce)) and (key := _previous_key(annonce)) is not None
+        for notice in notices
+        if (notice.annonce.typeavis == "rectificatif" or notice.cancels)
+        and (key := _previous_key(notice.annonce)) is not None
     }
     return [
-        annonce
-        for annonce in annonces
-        if not _cancels(annonce)
-        and _notice_key(annonce.publication, annonce.numero_parution, annonce.numero_annonce) not in replaced
+        notice
+        for notice in notices
+        if not notice.cancels
+        and _notice_key(notice.annonce.publication, notice.annonce.numero_parution, notice.annonce.numero_annonce)
+        not in replaced
     ]
-
-
-def _judgement_date(annonce: Annonce) -> date:
-    return (annonce.jugement.date if annonce.jugement and annonce.jugement.date else None) or annonce.dateparution
 
 
 # Same judgement date: the later step of a procedure wins (a plan's resolution and the liquidation it opens).
@@ -368,13 +401,12 @@ _RANK = {
 _OTHER_PROCEDURES = ("redressement", "sauvegarde", "sortie de crise", "retablissement", "plan de")
 
 
-def _ends_liquidation(annonce: Annonce) -> bool:
+def _ends_liquidation(notice: _Notice) -> bool:
     """A clôture ends a liquidation unless it names another procedure ("… de la procédure de sauvegarde");
     a clôture pour insuffisance d'actif or extinction du passif only ever ends a liquidation."""
-    nature = normalise(annonce.jugement.nature)
-    text = f"{nature} {normalise(annonce.jugement.complement)}"
+    text = f"{notice.nature} {notice.complement}"
     return (
-        nature.startswith("jugement de cloture pour")
+        notice.nature.startswith("jugement de cloture pour")
         or "liquidation" in text
         or not any(words in text for words in _OTHER_PROCEDURES)
     )
@@ -387,36 +419,41 @@ class BodaccDecision:
     latest: Annonce | None
     event: ProcedureEvent | None
     sanction: Annonce | None
+    latest_judged: date | None = None  # the latest judgement's date (its publication date when unreadable)
 
 
 def bodacc_decision(result: AnnoncesBodacc, *, today: date) -> BodaccDecision:
     notices = [
-        annonce
-        for annonce in effective_notices(result.annonces)
-        if annonce.familleavis in DECISION_FAMILIES and annonce.publication == "A" and annonce.jugement is not None
+        notice
+        for notice in _effective(_Notice.of(annonce) for annonce in result.annonces)
+        if notice.annonce.familleavis in DECISION_FAMILIES
+        and notice.annonce.publication == "A"
+        and notice.annonce.jugement is not None
     ]
-    events = [
-        (notice, classify_judgement(notice.jugement.nature, notice.jugement.complement, notice.jugement.famille))
-        for notice in notices
-    ]
-    events.sort(key=lambda item: (_judgement_date(item[0]), _RANK[item[1]], item[0].dateparution, item[0].id))
-    latest: Annonce | None = None
+    events = [(notice, _classify(notice.nature, notice.complement, notice.famille)) for notice in notices]
+    events.sort(key=lambda item: (item[0].judged, _RANK[item[1]], item[0].annonce.dateparution, item[0].annonce.id))
+    latest: _Notice | None = None
     state: ProcedureEvent | None = None
-    sanction: Annonce | None = None
-    for annonce, event in events:
-        if (
-            sanction_named(annonce.jugement.nature, annonce.jugement.complement)
-            and _sanction_end(_judgement_date(annonce), annonce.jugement.complement) >= today
-        ):
-            sanction = annonce
+    sanction: _Notice | None = None
+    for notice, event in events:
+        if _names_sanction(notice.nature, notice.complement) and _sanction_end(notice.judged, notice.complement) >= today:
+            sanction = notice
         if event is ProcedureEvent.NEUTRAL:
             continue
         if state is ProcedureEvent.LIQUIDATION and (
-            event is ProcedureEvent.PLAN or (event is ProcedureEvent.CLOTURE and not _ends_liquidation(annonce))
+            event is ProcedureEvent.PLAN or (event is ProcedureEvent.CLOTURE and not _ends_liquidation(notice))
         ):
             continue  # a plan, or the end of another procedure, never ends a liquidation
-        latest, state = annonce, event
-    return BodaccDecision(latest=latest, event=state, sanction=sanction)
+        latest, state = notice, event
+    return BodaccDecision(
+        latest=latest.annonce if latest else None,
+        event=state,
+        sanction=sanction.annonce if sanction else None,
+        latest_judged=latest.judged if latest else None,
+    )
+
+
+TYPEAVIS_LABELS = {"annonce": "avis initial", "rectificatif": "avis rectificatif", "annulation": "avis d'annulation"}
 
 
 def _evidence(annonce: Annonce, result: AnnoncesBodacc) -> dict:
@@ -429,7 +466,7 @@ def _evidence(annonce: Annonce, result: AnnoncesBodacc) -> dict:
         "tribunal": annonce.tribunal,
         "nature": jugement.nature if jugement else "",
         "complement": jugement.complement if jugement else "",
-        "typeavis": annonce.typeavis,
+        "typeavis": TYPEAVIS_LABELS.get(annonce.typeavis, annonce.typeavis),
     }
     if result.truncated:
         evidence["avertissement"] = (
@@ -452,8 +489,7 @@ STALE_WARNING = (
 )
 
 
-def bodacc_flags(result: AnnoncesBodacc, *, source: str = "bodacc", today: date | None = None) -> list[Flag]:
-    today = today or timezone.localdate()
+def bodacc_flags(result: AnnoncesBodacc, *, today: date, source: str = "bodacc") -> list[Flag]:
     decision = bodacc_decision(result, today=today)
     flags: list[Flag] = []
     codes = {
@@ -463,7 +499,7 @@ def bodacc_flags(result: AnnoncesBodacc, *, source: str = "bodacc", today: date 
     if decision.event in codes:
         code, ground = codes[decision.event]
         evidence = _evidence(decision.latest, result)
-        if _judgement_date(decision.latest) < _years_before(today, STALE_YEARS):
+        if decision.latest_judged < _add_years(today, -STALE_YEARS):
             evidence["avertissement"] = _join(STALE_WARNING, evidence.get("avertissement"))
         flags.append(Flag(code, EXCLUSION, ground, source, evidence))
     if decision.sanction is not None:
@@ -475,13 +511,6 @@ def bodacc_flags(result: AnnoncesBodacc, *, source: str = "bodacc", today: date 
 
 def _join(*texts: str | None) -> str:
     return " ".join(text for text in texts if text)
-
-
-def _years_before(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
 
 
 # Certificates -------------------------------------------------------------------------------------------

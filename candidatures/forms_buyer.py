@@ -16,6 +16,14 @@ from .models import Consultation
 PARIS = ZoneInfo("Europe/Paris")
 
 
+def _anchor(bound) -> str:
+    """The id a summary link must target: the field's input, or the first choice of a radio or checkbox group
+    (a group has no element with the field's own id)."""
+    if isinstance(bound.field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple):
+        return f"{bound.auto_id}_0"
+    return bound.id_for_label or bound.auto_id
+
+
 class BuyerForm(PortalForm):
     def error_summary(self) -> list[tuple[str, str, str]]:
         """(anchor id, field label, message) for each error, in field order: the summary above the form."""
@@ -25,7 +33,7 @@ class BuyerForm(PortalForm):
         for name, field in self.fields.items():
             bound = self[name]
             for message in bound.errors:
-                summary.append((bound.id_for_label or bound.auto_id, str(field.label), message))
+                summary.append((_anchor(bound), str(field.label), message))
         return summary
 
 

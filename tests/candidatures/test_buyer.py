@@ -715,3 +715,13 @@ def test_a_receipt_that_cannot_be_rendered_is_a_clear_503_and_listed_as_missing_
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     assert f"00-dossier-depose-{SIRETS[0]}.json" in archive.namelist()
     assert f"00-recepisse-{SIRETS[0]}.pdf" in archive.read("LISEZMOI-fichiers-manquants.txt").decode()
+
+
+def test_every_link_of_the_error_summary_targets_an_element_of_the_page(buyer_client):
+    response = buyer_client.post(reverse("consultation_create"), {"reference": "", "title": ""})
+
+    content = response.content.decode()
+    anchors = [anchor for anchor, _label, _message in response.context["form"].error_summary() if anchor]
+    assert "id_market_type_0" in anchors
+    for anchor in anchors:
+        assert f'href="#{anchor}"' in content and f'id="{anchor}"' in content, anchor
