@@ -252,8 +252,7 @@ def fetch_restart(*, fetch: SourceFetch, requested_by: str = "", by_company: boo
             status=Candidature.Status.IN_PROGRESS, completed_at=None
         )
         fetch_id = fetch.pk
-        transaction.on_commit(lambda: services._enqueue_fetches([fetch_id]))
-    logger.info("Source %s of candidature %s fetched again (%s)", fetch.source, fetch.candidature_id, requested_by)
+        transaction.on_commit(lambda: services._enqueue_fetches([fetch_id], requested_by=requested_by))
     return fetch
 
 

@@ -126,12 +126,13 @@ def candidature_start(
     return candidature, True
 
 
-def _enqueue_fetches(fetch_ids: list[int]) -> None:
+def _enqueue_fetches(fetch_ids: list[int], requested_by: str = "") -> None:
+    """One task per fetch; `requested_by` (who asked for a refresh) goes into the audit trail of its calls."""
     from celery import group
 
     from .tasks import fetch_source
 
-    group(fetch_source.s(fetch_id) for fetch_id in fetch_ids).apply_async()
+    group(fetch_source.s(fetch_id, requested_by) for fetch_id in fetch_ids).apply_async()
 
 
 def fetch_begin_attempt(*, fetch_id: int, task_id: str) -> SourceFetch | None:
@@ -279,7 +280,11 @@ def candidature_derive(*, candidature: Candidature, source: str, result: SourceR
     """Rebuild what this source's new answer feeds (idempotent): its own flags, and the identity or the turnover
     when it carries them. Flags are per source, so the other answers are not parsed again; the identity merges
     the identity sources, the only stored answers re-read."""
-    _exclusion_flags_refresh(candidature=candidature, source=source, flags=exclusions.evaluate({source: result}))
+    _exclusion_flags_refresh(
+        candidature=candidature,
+        source=source,
+        flags=exclusions.evaluate({source: result}, today=timezone.localdate()),
+    )
     if source in IDENTITY_SOURCES:
         stored = selectors.stored_results(candidature=candidature, sources=IDENTITY_SOURCES)
         _company_identity_refresh(candidature=candidature, results=stored | {source: result})

@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None, name="candidatures.tasks.fetch_source")
-def fetch_source(self, fetch_id: int) -> str:
+def fetch_source(self, fetch_id: int, requested_by: str = "") -> str:
     """Fetch one source of one candidature. Safe to run twice: a final fetch is left alone."""
     fetch = services.fetch_begin_attempt(fetch_id=fetch_id, task_id=self.request.id or "")
     if fetch is None:
@@ -26,7 +26,7 @@ def fetch_source(self, fetch_id: int) -> str:
     call = CallContext(
         recipient=candidature.consultation.organisation.siret,
         object=candidature.consultation.reference,
-        on_call=lambda record: services.upstream_call_record(fetch=fetch, record=record),
+        on_call=lambda record: services.upstream_call_record(fetch=fetch, record=record, requested_by=requested_by),
     )
     try:
         result = source.call(siret=candidature.siret, siren=candidature.siren, call=call)

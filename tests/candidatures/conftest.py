@@ -7,9 +7,24 @@ from candidatures import services
 
 @pytest.fixture
 def enqueued(monkeypatch):
-    """Record the fetch ids a service enqueues instead of sending them to a broker."""
-    sent: list[int] = []
-    monkeypatch.setattr(services, "_enqueue_fetches", lambda fetch_ids: sent.extend(fetch_ids))
+    """Record the fetch ids a service enqueues (and who asked, in `.requested_by`) instead of sending them."""
+
+    class Sent(list):
+        def __init__(self):
+            super().__init__()
+            self.requested_by: list[str] = []
+
+        def clear(self):
+            super().clear()
+            self.requested_by.clear()
+
+    sent = Sent()
+
+    def enqueue(fetch_ids, requested_by=""):
+        sent.extend(fetch_ids)
+        sent.requested_by.extend([requested_by] * len(fetch_ids))
+
+    monkeypatch.setattr(services, "_enqueue_fetches", enqueue)
     return sent
 
 

@@ -530,6 +530,7 @@ def test_refetch_enqueues_the_source_even_after_submission(
         response = buyer_client.post(reverse("buyer_refetch", args=[candidature.pk, fetch.source]), follow=True)
 
     assert enqueued == [fetch.pk]
+    assert enqueued.requested_by == [response.wsgi_request.user.email]  # the buyer, in the audit trail
     fetch.refresh_from_db()
     assert fetch.status == SourceFetch.Status.PENDING
     assert response.redirect_chain[-1][0] == reverse("buyer_candidature", args=[candidature.pk]) + "#sources"

@@ -119,3 +119,12 @@ def test_running_the_task_twice_does_nothing_the_second_time(candidature, api):
 
     assert (first.status, second.attempts) == ("ok", 1)
     assert UpstreamCall.objects.count() == 1
+
+
+def test_a_refresh_asked_by_someone_is_recorded_as_theirs_in_the_audit_trail(candidature, api):
+    urssaf_ok(api)
+    fetch = candidature.fetches.get(source="urssaf_attestation_vigilance")
+
+    fetch_source.apply(args=[fetch.pk, "agent@ville-exemple.fr"])
+
+    assert set(UpstreamCall.objects.values_list("requested_by", flat=True)) == {"agent@ville-exemple.fr"}
