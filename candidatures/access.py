@@ -41,6 +41,27 @@ def candidature_for_buyer(request, pk: int) -> Candidature:
     )
 
 
+def candidature_view_for_buyer(request, pk: int) -> Candidature:
+    """A candidature of the buyer's organisation, loaded once with all a dossier page shows."""
+    organisation = require_buyer(request)
+    return _for_view(pk, Candidature.objects.filter(consultation__organisation=organisation))
+
+
+def candidature_view_for_company(request, pk: int) -> Candidature:
+    if not request.user.is_authenticated:
+        raise Http404
+    return _for_view(pk, Candidature.objects.filter(owner=request.user))
+
+
+def _for_view(pk: int, allowed) -> Candidature:
+    from .dossier_view import candidature_for_view
+
+    try:
+        return candidature_for_view(pk=pk, queryset=allowed)
+    except Candidature.DoesNotExist as exc:
+        raise Http404 from exc
+
+
 def candidature_for_company(request, pk: int) -> Candidature:
     if not request.user.is_authenticated:
         raise Http404

@@ -249,6 +249,8 @@ FLAG_LABELS = {
     ),
 }
 
+# Every key `exclusions.evaluate` writes in an evidence, in the order shown (tested over the engine's fixtures),
+# then the keys of evidences stored before its values were written in French (frozen dossiers keep them).
 EVIDENCE_LABELS = {
     "nature": _("Nature du jugement"),
     "complement": _("Complément"),
@@ -257,7 +259,6 @@ EVIDENCE_LABELS = {
     "date_parution": _("Parution au BODACC"),
     "annonce_id": _("Annonce"),
     "libelle": _("Réponse de l'URSSAF"),
-    "code": _("Code"),
     "date_fermeture": _("Date de fermeture"),
     "date_cessation": _("Date de cessation"),
     "etat_administratif": _("État administratif"),
@@ -265,12 +266,14 @@ EVIDENCE_LABELS = {
     "siren": _("SIREN"),
     "statut": _("Statut donné par le fournisseur"),
     "caisse": _("Caisse"),
-    "certificat": _("Certificat"),
-    "numero": _("Numéro"),
-    "date_fin_validite": _("Fin de validité"),
+    "certificat": _("Certificats expirés"),
     "typeavis": _("Type d'avis"),
     "url": _("Adresse de l'annonce"),
     "avertissement": _("Avertissement"),
+    # stored before
+    "code": _("Code"),
+    "numero": _("Numéro"),
+    "date_fin_validite": _("Fin de validité"),
 }
 
 
@@ -301,6 +304,25 @@ def evidence_rows(
     return rows
 
 
+def flag_title(code: str) -> str:
+    return str(FLAG_LABELS.get(code, (code, ""))[0])
+
+
+IDENTITY_LABELS = {
+    "pending": _("Identité en cours"),
+    "unknown": _("SIRET inconnu du répertoire SIRENE"),
+    "error": _("Identité indisponible"),
+    "closed": _("Raison sociale non communiquée"),
+    "known": _("Raison sociale non communiquée"),
+}
+
+
+def company_name(candidature: Candidature) -> str:
+    """The name the company goes by: the State's, else the one it declared; "" while unknown."""
+    company = getattr(candidature, "company", None)
+    return (company.raison_sociale if company is not None else "") or candidature.declared.get("raison_sociale", "")
+
+
 @dataclass(frozen=True)
 class FlagView:
     flag: ExclusionFlag
@@ -309,7 +331,7 @@ class FlagView:
 
     @property
     def title(self) -> str:
-        return FLAG_LABELS.get(self.flag.code, (self.flag.code, ""))[0]
+        return flag_title(self.flag.code)
 
     @property
     def explanation(self) -> str:
@@ -341,6 +363,15 @@ class DossierView:
     total_sources: int
     done_sources: int
     lots: list = field(default_factory=list)
+
+    @property
+    def company_name(self) -> str:
+        return company_name(self.candidature)
+
+    @property
+    def identity_label(self) -> str:
+        """What to show in place of the name while it is not known."""
+        return str(IDENTITY_LABELS[self.identity_state])
 
     @property
     def declared_rows(self) -> list[tuple[str, str]]:

@@ -35,7 +35,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import dossiers, pieces, selectors
-from .dossier_view import FLAG_LABELS, piece_states
+from .dossier_view import IDENTITY_LABELS, company_name, flag_title, piece_states
 from .models import Candidature, Consultation, ContestationAttachment, Document, ExclusionFlag, SourceFetch
 from .storage import download_name
 
@@ -193,25 +193,14 @@ def state_label(candidature: Candidature) -> str:
 
 
 @dataclass(frozen=True)
-class FlagBadge:
-    code: str
-    label: str
-    severity: str
-
-    @property
-    def badge(self) -> str:
-        return "error" if self.severity == ExclusionFlag.Severity.EXCLUSION else "warning"
-
-
-@dataclass(frozen=True)
 class ReviewRow:
     candidature: Candidature
     company_name: str
     identity_label: str  # what to show when the company name is not known (yet)
     state: str
     state_label: str
-    exclusions: list[FlagBadge]
-    warnings: list[FlagBadge]
+    exclusions: list[str]  # flag titles
+    warnings: list[str]
     missing_pieces: int
     pending_pieces: int
     last_refresh: datetime | None
@@ -221,28 +210,10 @@ class ReviewRow:
         return STATE_BADGES[self.state]
 
 
-IDENTITY_LABELS = {
-    "pending": gettext_lazy("Identité en cours"),
-    "unknown": gettext_lazy("SIRET inconnu du répertoire SIRENE"),
-    "error": gettext_lazy("Identité indisponible"),
-}
-
-
-def identity_state_of(candidature: Candidature, company) -> str:
-    fetch = next((f for f in candidature.fetches.all() if f.source == "insee_etablissement"), None)
-    return selectors.identity_state_of(etablissement_fetch=fetch, company=company)
-
-
-def _flag_badge(flag: ExclusionFlag) -> FlagBadge:
-    label = FLAG_LABELS.get(flag.code, (flag.code, ""))[0]
-    return FlagBadge(code=flag.code, label=str(label), severity=flag.severity)
-
-
 def review_rows(*, candidatures: list[Candidature], consultation: Consultation, today: date) -> list[ReviewRow]:
     """What each row of the table shows, from the prefetched rows (no query)."""
     rows = []
     for candidature in candidatures:
-        company = getattr(candidature, "company", None)
         flags = list(candidature.exclusion_flags.all())
         states = piece_states(
             required_keys=consultation.required_pieces,
@@ -253,12 +224,12 @@ def review_rows(*, candidatures: list[Candidature], consultation: Consultation, 
         rows.append(
             ReviewRow(
                 candidature=candidature,
-                company_name=company.raison_sociale if company is not None else "",
-                identity_label=IDENTITY_LABELS.get(identity_state_of(candidature, company), IDENTITY_LABELS["pending"]),
+                company_name=company_name(candidature),
+                identity_label=str(IDENTITY_LABELS[selectors.identity_state(candidature=candidature)]),
                 state=state_of(candidature),
                 state_label=state_label(candidature),
-                exclusions=[_flag_badge(f) for f in flags if f.severity == ExclusionFlag.Severity.EXCLUSION],
-                warnings=[_flag_badge(f) for f in flags if f.severity == ExclusionFlag.Severity.WARNING],
+                exclusions=[flag_title(f.code) for f in flags if f.severity == ExclusionFlag.Severity.EXCLUSION],
+                warnings=[flag_title(f.code) for f in flags if f.severity == ExclusionFlag.Severity.WARNING],
                 missing_pieces=sum(1 for state in states if state.status == "missing"),
                 pending_pieces=sum(1 for state in states if state.status == "pending"),
                 last_refresh=getattr(candidature, "last_refresh", None),

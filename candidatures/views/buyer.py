@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from connectors import registry
 
 from .. import consultations, dossier_view, dossiers, pieces, review
-from ..access import candidature_for_buyer, consultation_for_buyer, require_buyer
+from ..access import candidature_for_buyer, candidature_view_for_buyer, consultation_for_buyer, require_buyer
 from ..forms_buyer import ConsultationForm, ReviewFilterForm
 from ..models import Consultation, SourceFetch
 from ..storage import ZIP, download_name
@@ -141,8 +141,7 @@ def consultation_review(request, pk: int):
 
 @login_required
 def candidature_detail(request, pk: int):
-    candidature = candidature_for_buyer(request, pk)
-    candidature = dossier_view.candidature_for_view(pk=candidature.pk)
+    candidature = candidature_view_for_buyer(request, pk)
     view = dossier_view.dossier_view(candidature=candidature)
     return render(
         request,
@@ -153,7 +152,6 @@ def candidature_detail(request, pk: int):
             "view": view,
             "state_label": review.state_label(candidature),
             "state_badge": review.STATE_BADGES[review.state_of(candidature)],
-            "identity_label": review.IDENTITY_LABELS.get(view.identity_state, review.IDENTITY_LABELS["pending"]),
             "chosen_lots": [lot for lot in view.lots if lot.number in (candidature.declared.get("lots") or [])],
         },
     )

@@ -12,8 +12,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .. import dossiers, pieces
-from ..access import buyer_organisation, candidature_for_company, published_consultation
-from ..dossier_view import candidature_for_view, dossier_view
+from ..access import (
+    buyer_organisation,
+    candidature_for_company,
+    candidature_view_for_company,
+    published_consultation,
+)
+from ..dossier_view import dossier_view
 from ..forms import ContestationForm, DeclarationForm, PieceUploadForm, SignatureForm, SiretForm
 from ..models import Candidature, ExclusionFlag
 from .files import attachment_response, document_response, receipt_response
@@ -72,8 +77,7 @@ def dashboard(request):
 
 
 def _view_for(request, pk: int):
-    candidature = candidature_for_company(request, pk)
-    return dossier_view(candidature=candidature_for_view(pk=candidature.pk))
+    return dossier_view(candidature=candidature_view_for_company(request, pk))
 
 
 @login_required
@@ -139,7 +143,7 @@ def candidature_declare(request, pk: int):
             return redirect(reverse("candidature", args=[pk]) + "#informations")
     else:
         messages.error(request, _("Le formulaire contient des erreurs : corrigez les champs signalés."))
-        view = dossier_view(candidature=candidature_for_view(pk=candidature.pk))
+        view = _view_for(request, pk)
         return render(
             request,
             "candidat/candidature.html",

@@ -381,8 +381,8 @@ def test_review_shows_state_flags_missing_pieces_and_refresh(buyer_client, consu
     assert rows[SIRETS[0]].state_label == "En cours de récupération"
     assert rows[SIRETS[1]].state_label == "À compléter par l'entreprise"
     assert rows[SIRETS[2]].state_label.startswith("Déposée le ")
-    assert [flag.label for flag in rows[SIRETS[2]].exclusions] == ["Liquidation judiciaire"]
-    assert [flag.label for flag in rows[SIRETS[1]].warnings] == ["Établissement fermé"]
+    assert rows[SIRETS[2]].exclusions == ["Liquidation judiciaire"]
+    assert rows[SIRETS[1]].warnings == ["Établissement fermé"]
     assert rows[SIRETS[0]].last_refresh is None
     assert rows[SIRETS[1]].last_refresh is not None
     # All sources answered "ok" without documents: the document pieces are missing.
@@ -460,8 +460,23 @@ def test_review_query_count_does_not_grow_with_the_candidatures(buyer_client, bu
     many = count_queries(buyer_client, other)
     sorted_many = count_queries(buyer_client, other, tri="-actualisation", exclusion="1", q="Entreprise")
 
-    assert few == many == sorted_many
-    assert many <= 12
+    assert few == many == sorted_many == 11
+
+
+def test_dossier_page_query_count_does_not_grow_with_documents_and_flags(buyer_client, consultation, start):
+    def dossier_queries(candidature) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert buyer_client.get(reverse("buyer_candidature", args=[candidature.pk])).status_code == 200
+        return len(queries)
+
+    bare = start(consultation, SIRETS[0])
+    rich = start(consultation, SIRETS[1])
+    for index, kind in enumerate(("attestation_vigilance", "attestation_fiscale", "qualibat", "carte_pro_tp")):
+        add_document(rich, source=f"source_{index}", kind=kind, content=PDF + kind.encode())
+    add_flag(rich)
+    add_flag(rich, code="etablissement_ferme", severity=ExclusionFlag.Severity.WARNING, source="insee_etablissement")
+
+    assert dossier_queries(bare) == dossier_queries(rich)
 
 
 def test_review_paginates_by_50(buyer_client, consultation, start):
