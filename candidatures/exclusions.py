@@ -436,7 +436,10 @@ def bodacc_decision(result: AnnoncesBodacc, *, today: date) -> BodaccDecision:
     state: ProcedureEvent | None = None
     sanction: _Notice | None = None
     for notice, event in events:
-        if _names_sanction(notice.nature, notice.complement) and _sanction_end(notice.judged, notice.complement) >= today:
+        if (
+            _names_sanction(notice.nature, notice.complement)
+            and _sanction_end(notice.judged, notice.complement) >= today
+        ):
             sanction = notice
         if event is ProcedureEvent.NEUTRAL:
             continue
@@ -523,8 +526,10 @@ class Validity:
     numero: str = ""
 
 
-def certificate_validities(result: SourceResult) -> list[Validity]:
-    """The dated certificates a result carries (empty for sources without validity dates)."""
+def certificate_validities(result: SourceResult, source: str) -> list[Validity]:
+    """The dated certificates a result carries (empty for sources without validity dates): read from the fields
+    of the connector result classes that carry certificates, else from the validity of the downloaded
+    documents, named after their source (a document kind is never shown)."""
     if isinstance(result, CertificationQualibat):
         return [Validity("Certification Qualibat", result.date_fin_validite)]
     if isinstance(result, CertificationOpqibi):
@@ -558,116 +563,88 @@ def certificate_validities(result: SourceResult) -> list[Validity]:
         ]
     if isinstance(result, AttestationVigilance):
         return []  # URSSAF delivers the current attestation on each call; its refusal is urssaf_refus
-    duck_typed = _duck_typed_certificates(result)
-    if duck_typed is not None:
-        return duck_typed
-    return [Validity(document.kind, document.valid_until) for document in result.documents if document.valid_until]
+    return [
+        Validity(registry.label(source), document.valid_until) for document in result.documents if document.valid_until
+    ]
 
 
 def _rge_label(nom: str, domaine: str, organisme: str) -> str:
     return " – ".join(part for part in (f"Certificat RGE {nom}".strip(), domaine, organisme) if part)
 
 
-def _duck_typed_certificates(result: SourceResult) -> list[Validity] | None:
-    """A result listing its certificates in `certificats`, each with `date_fin` (Qualifelec) or
-    `date_expiration` (ADEME RGE) or `date_fin_validite`, named by `libelle`, `nom_certificat` or `nom`."""
-    certificats = getattr(result, "certificats", None)
-    if not isinstance(certificats, tuple | list):
-        return None
-    validities = []
-    for certificat in certificats:
-        end = next(
-            (
-                value
-                for name in ("date_fin_validite", "date_fin", "date_expiration")
-                if isinstance(value := getattr(certificat, name, None), date)
-            ),
-            None,
-        )
-        label = next(
-            (
-                value
-                for name in ("libelle", "nom_certificat", "nom", "qualification")
-                if isinstance(value := getattr(certificat, name, None), str) and value
-            ),
-            "Certificat",
-        )
-        numero = getattr(certificat, "numero", "")
-        validities.append(Validity(label, end, str(numero) if numero not in (None, "") else ""))
-    return validities
+def _short_date(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def _expired_text(validity: Validity) -> str:
+    """« Certificat Qualifelec X, n° 2840, fin de validité le 31/01/2024 »."""
+    numero = [f"n° {validity.numero}"] if validity.numero else []
+    end = f"fin de validité le {_short_date(validity.date_fin_validite)}"
+    return ", ".join([validity.certificat, *numero, end])
 
 
 def _expired_flag(result: SourceResult, source: str, today: date) -> Flag | None:
-    """One warning per source listing each expired certificate (flags are stored one per code and source)."""
+    """One warning per source listing each expired certificate (flags are stored one per code and source):
+    `certificat` says them all for the reader, `certificats` lists them."""
     expired = [
         validity
-        for validity in certificate_validities(result)
+        for validity in certificate_validities(result, source)
         if validity.date_fin_validite is not None and validity.date_fin_validite < today
     ]
     if not expired:
         return None
     expired.sort(key=lambda validity: (validity.date_fin_validite, validity.certificat, validity.numero))
-    certificats = [
-        {
-            "certificat": validity.certificat,
-            "numero": validity.numero,
-            "date_fin_validite": validity.date_fin_validite.isoformat(),
-        }
-        for validity in expired
-    ]
-    if len(expired) == 1:
-        evidence = dict(certificats[0])
-    else:
-        evidence = {
-            "certificat": " ; ".join(
-                f"{validity.certificat} (fin de validité {validity.date_fin_validite.strftime('%d/%m/%Y')})"
-                for validity in expired
-            ),
-            "date_fin_validite": expired[-1].date_fin_validite.isoformat(),
-        }
-    evidence = {key: value for key, value in evidence.items() if value}
-    evidence["certificats"] = certificats
+    evidence = {
+        "certificat": " ; ".join(_expired_text(validity) for validity in expired),
+        "certificats": [
+            {
+                "certificat": validity.certificat,
+                "numero": validity.numero,
+                "date_fin_validite": validity.date_fin_validite.isoformat(),
+            }
+            for validity in expired
+        ],
+    }
     return Flag("certificat_expire", WARNING, "L2142-1", source, evidence)
 
 
 # All grounds --------------------------------------------------------------------------------------------
+# The MSA's status → (flag code, the status as the reader reads it).
+MSA_FLAGS = {
+    OUTDATED: ("msa_non_a_jour", "non à jour"),
+    UNDER_INVESTIGATION: ("msa_en_verification", "en cours de vérification"),
+}
+
+
 def _provider_flags(result: SourceResult, source: str) -> list[Flag]:
-    """The grounds a provider states itself (its own status is the evidence)."""
+    """The grounds a provider states itself, its answer written for the reader (the raw answer is kept with
+    the fetch)."""
     if isinstance(result, AttestationVigilance) and result.withheld:
-        return [
-            Flag(
-                "urssaf_refus",
-                EXCLUSION,
-                "L2141-2",
-                source,
-                {"code": result.entity_status_code, "libelle": result.entity_status_libelle},
-            )
-        ]
+        libelle = result.entity_status_libelle or "Délivrance de l'attestation refusée par l'Urssaf"
+        return [Flag("urssaf_refus", EXCLUSION, "L2141-2", source, {"libelle": libelle})]
     if isinstance(result, ConformiteProbtp) and not result.eligible:
-        return [Flag("probtp_non_conforme", WARNING, "L2141-2", source, {"eligible": False, "statut": "non conforme"})]
+        return [Flag("probtp_non_conforme", WARNING, "L2141-2", source, {"statut": "non conforme"})]
     if isinstance(result, AttestationCongesPayes) and not result.a_jour:
-        evidence = {"caisse": result.caisse, "code": CIBTP_NON_A_JOUR, "statut": result.motif or "non à jour"}
+        evidence = {"caisse": result.caisse, "statut": result.motif or "non à jour"}
         return [Flag("cibtp_non_a_jour", WARNING, "L2141-2", source, evidence)]
-    if isinstance(result, ConformiteMsa) and result.status == OUTDATED:
-        return [Flag("msa_non_a_jour", WARNING, "L2141-2", source, {"statut": result.status})]
-    if isinstance(result, ConformiteMsa) and result.status == UNDER_INVESTIGATION:
-        return [Flag("msa_en_verification", WARNING, "L2141-2", source, {"statut": result.status})]
+    if isinstance(result, ConformiteMsa) and result.status in MSA_FLAGS:
+        code, statut = MSA_FLAGS[result.status]
+        return [Flag(code, WARNING, "L2141-2", source, {"statut": statut})]
     if isinstance(result, InseeEtablissement) and result.etat_administratif == "F":
-        evidence = {"etat_administratif": "F", "siret": result.siret}
+        evidence = {"etat_administratif": "établissement fermé", "siret": result.siret}
         if result.date_fermeture:
             evidence["date_fermeture"] = result.date_fermeture.isoformat()
         return [Flag("etablissement_ferme", WARNING, "", source, evidence)]
     if isinstance(result, InseeUniteLegale) and result.etat_administratif == "C":
-        evidence = {"etat_administratif": "C", "siren": result.siren}
+        evidence = {"etat_administratif": "entreprise cessée", "siren": result.siren}
         if result.date_cessation:
             evidence["date_cessation"] = result.date_cessation.isoformat()
         return [Flag("etablissement_ferme", WARNING, "", source, evidence)]
     return []
 
 
-def evaluate(results: Mapping[str, SourceResult], *, today: date | None = None) -> list[Flag]:
+def evaluate(results: Mapping[str, SourceResult], *, today: date) -> list[Flag]:
     """All flags raised by the results available so far (source key → typed result), as of `today`."""
-    today = today or timezone.localdate()
     flags: list[Flag] = []
     for source, result in results.items():
         if isinstance(result, AnnoncesBodacc):
