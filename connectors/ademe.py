@@ -65,9 +65,6 @@ def parse_certifications(payload: dict) -> CertificationsRge:
 
 def _certificat(data: dict) -> CertificatRge:
     qualification = data["qualification"]
-    archived = data["meta"]["archived"]
-    if not isinstance(archived, bool):
-        raise parsing.Unreadable(f"booléen attendu pour meta.archived, reçu {archived!r}")
     return CertificatRge(
         nom_certificat=parsing.text(data["nom_certificat"]),
         domaine=parsing.text(data["domaine"]),
@@ -78,5 +75,5 @@ def _certificat(data: dict) -> CertificatRge:
         date_attribution=parsing.iso_date(data["date_attribution"]),
         date_expiration=parsing.iso_date(data["date_expiration"]),
         url=parsing.text(data["url"]),
-        archived=archived,
+        archived=parsing.boolean(data["meta"]["archived"], name="meta.archived"),
     )

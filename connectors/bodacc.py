@@ -134,10 +134,7 @@ def parse_annonces(payload: dict) -> AnnoncesBodacc:
         total_count = payload["total_count"]
         if isinstance(total_count, bool) or not isinstance(total_count, int):
             raise parsing.Unreadable(f"total_count entier attendu, reçu {total_count!r}")
-        records = payload["results"]
-        if not isinstance(records, list):
-            raise parsing.Unreadable(f"liste d'annonces attendue, reçu {type(records).__name__}")
-        annonces = [_annonce(record) for record in records]
+        annonces = [_annonce(record) for record in parsing.list_of(payload["results"], name="results")]
     except parsing.PARSE_ERRORS as exc:
         raise parsing.malformed("BODACC", None, exc) from exc
     annonces.sort(key=lambda annonce: annonce.dateparution, reverse=True)

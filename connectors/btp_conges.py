@@ -10,7 +10,7 @@ document) for the caller to flag (`cibtp_non_a_jour`); any other 404 stays `erro
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from . import client, errors, parsing
 from .types import CallContext, SourceResult
@@ -40,11 +40,11 @@ def fetch_attestation_cibtp(siret: str, *, call: CallContext) -> AttestationCong
     except errors.NotFound as exc:
         if exc.code != CIBTP_NON_A_JOUR:
             raise
-        # The client keeps the error's code and detail (the raw answer is in the call record): keep them as
-        # the evidence, in the wire's own shape, so `parse_attestation_cibtp` rebuilds the same result.
-        return parse_attestation_cibtp({"errors": [{"code": exc.code, "detail": exc.detail}]})
+        # The error body as CIBTP sent it is the evidence: `parse_attestation_cibtp` rebuilds the same result.
+        return parse_attestation_cibtp(exc.body)
     result = parse_attestation_cibtp(response.body)
-    return _with_document(result, response.data["document_url"], call=call)
+    # The link lives 10 minutes: download at once.
+    return client.with_document(result, parsing.document_url(response.data), kind=DOCUMENT_KIND, call=call)
 
 
 def parse_attestation_cibtp(payload: dict) -> AttestationCongesPayes:
@@ -56,8 +56,8 @@ def parse_attestation_cibtp(payload: dict) -> AttestationCongesPayes:
             return AttestationCongesPayes(
                 payload=payload, caisse=CIBTP, a_jour=False, motif=parsing.text(error.get("detail"))
             )
-        parsing.required_text(payload["data"]["document_url"])
-    except (*parsing.PARSE_ERRORS, IndexError) as exc:
+        parsing.document_url(payload["data"])
+    except parsing.PARSE_ERRORS as exc:
         raise parsing.malformed(CIBTP, "attestation congés payés", exc) from exc
     return AttestationCongesPayes(payload=payload, caisse=CIBTP)
 
@@ -66,17 +66,12 @@ def fetch_attestation_cnetp(siren: str, *, call: CallContext) -> AttestationCong
     path = f"/v3/cnetp/unites_legales/{siren}/attestation_cotisations_conges_payes_chomage_intemperies"
     response = client.api_entreprise_get(path, call=call)
     result = parse_attestation_cnetp(response.body)
-    return _with_document(result, response.data["document_url"], call=call)
+    return client.with_document(result, parsing.document_url(response.data), kind=DOCUMENT_KIND, call=call)
 
 
 def parse_attestation_cnetp(payload: dict) -> AttestationCongesPayes:
     try:
-        parsing.required_text(payload["data"]["document_url"])
+        parsing.document_url(payload["data"])
     except parsing.PARSE_ERRORS as exc:
         raise parsing.malformed(CNETP, "attestation congés payés", exc) from exc
     return AttestationCongesPayes(payload=payload, caisse=CNETP)
-
-
-def _with_document(result: AttestationCongesPayes, url: str, *, call: CallContext) -> AttestationCongesPayes:
-    """The PDF downloaded at once: the CIBTP link lives 10 minutes."""
-    return replace(result, documents=(client.download_document(url, kind=DOCUMENT_KIND, call=call),))

@@ -75,9 +75,11 @@ def parse_certifications(payload: dict) -> CertificationsQualiopi:
             payload=payload,
             siret=parsing.required_text(data["siret"]),
             code_uai=parsing.text(data["code_uai"]),
-            unite_legale_avec_plusieurs_nda=_bool(data["unite_legale_avec_plusieurs_nda"]),
-            declarations=tuple(_declaration(item) for item in _list(data["declarations_activites_etablissement"])),
-            habilitations=tuple(_habilitation(item) for item in _list(data["habilitations_france_competence"])),
+            unite_legale_avec_plusieurs_nda=parsing.boolean(
+                data["unite_legale_avec_plusieurs_nda"], name="unite_legale_avec_plusieurs_nda"
+            ),
+            declarations=tuple(map(_declaration, parsing.list_of(data["declarations_activites_etablissement"]))),
+            habilitations=tuple(map(_habilitation, parsing.list_of(data["habilitations_france_competence"]))),
         )
     except parsing.PARSE_ERRORS as exc:
         raise parsing.malformed("Carif-Oref", "certifications Qualiopi", exc) from exc
@@ -89,10 +91,10 @@ def _declaration(item: dict) -> DeclarationActivite:
     specialites = item.get("specialites") or {}
     return DeclarationActivite(
         numero=parsing.required_text(item["numero_de_declaration"]),
-        actif=_bool(item.get("actif", True)),
+        actif=parsing.boolean(item.get("actif", True), name="actif"),
         date_derniere_declaration=parsing.iso_date(item.get("date_derniere_declaration")),
-        qualiopi=tuple(key for key in QUALIOPI_CATEGORIES if _bool(qualiopi.get(key, False))),
-        qualiopi_via_unite_legale=None if via_unite_legale is None else _bool(via_unite_legale),
+        qualiopi=tuple(key for key in QUALIOPI_CATEGORIES if parsing.boolean(qualiopi.get(key, False), name=key)),
+        qualiopi_via_unite_legale=parsing.optional_boolean(via_unite_legale, name="obtention_via_unite_legale"),
         specialites=tuple(
             libelle
             for specialite in specialites.values()
@@ -104,21 +106,9 @@ def _declaration(item: dict) -> DeclarationActivite:
 def _habilitation(item: dict) -> HabilitationFranceCompetences:
     return HabilitationFranceCompetences(
         code=parsing.required_text(item["code"]),
-        actif=_bool(item["actif"]),
+        actif=parsing.boolean(item["actif"], name="actif"),
         date_actif=parsing.iso_date(item.get("date_actif")),
         date_fin_enregistrement=parsing.iso_date(item.get("date_fin_enregistrement")),
-        pour_former=_bool(item.get("habilitation_pour_former", False)),
-        pour_organiser_evaluation=_bool(item.get("habilitation_pour_organiser_l_evaluation", False)),
+        pour_former=parsing.boolean(item.get("habilitation_pour_former", False)),
+        pour_organiser_evaluation=parsing.boolean(item.get("habilitation_pour_organiser_l_evaluation", False)),
     )
-
-
-def _list(value: object) -> list:
-    if not isinstance(value, list):
-        raise parsing.Unreadable(f"liste attendue, reçu {type(value).__name__}")
-    return value
-
-
-def _bool(value: object) -> bool:
-    if not isinstance(value, bool):
-        raise parsing.Unreadable(f"booléen attendu, reçu {value!r}")
-    return value

@@ -1,7 +1,7 @@
 """The one HTTP seam of the project: a shared session, API Entreprise's conventions, typed errors.
 
-Connectors call `api_entreprise_get`, `bodacc_get` and `download_document`; nothing else talks HTTP and
-nothing else reads the upstream settings.
+Connectors call `api_entreprise_get`, `bodacc_get`, and `with_document` / `download_documents` for the
+documents; nothing else talks HTTP and nothing else reads the upstream settings.
 """
 
 from __future__ import annotations
@@ -11,18 +11,20 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
 from . import errors
-from .types import CallContext, CallRecord, FetchedDocument
+from .types import CallContext, CallRecord, DocumentLink, FetchedDocument, SourceResult
 
 logger = logging.getLogger(__name__)
+
+Result = TypeVar("Result", bound=SourceResult)
 
 EXCERPT_CHARS = 2000
 _session_lock = threading.Lock()
@@ -87,6 +89,9 @@ def _parse_retry_after(value: str | None) -> float | None:
 def _error_for_status(status: int, body: Any, headers: Mapping[str, str]) -> errors.ConnectorError:
     """Branch on the HTTP status (the codes in the body are for humans and the audit trail).
 
+    `body` is the decoded JSON error body (None when it was not JSON), kept on the error for a connector
+    that reads an error as an answer (CIBTP 38422).
+
     `headers` must be the response's case-insensitive mapping: proxies send `retry-after` in lower case.
     """
     error = _first_error(body)
@@ -95,7 +100,7 @@ def _error_for_status(status: int, body: Any, headers: Mapping[str, str]) -> err
     meta = error.get("meta") if isinstance(error.get("meta"), dict) else {}
     retry_in = meta.get("retry_in")
     retry_in = float(retry_in) if isinstance(retry_in, (int, float)) else None
-    common = {"http_status": status, "code": code, "detail": detail}
+    common = {"http_status": status, "code": code, "detail": detail, "body": body}
     if status in (401, 403):
         return errors.Unauthorized("Accès refusé par API Entreprise (jeton invalide ou droits insuffisants).", **common)
     if status == 404:
@@ -236,7 +241,9 @@ def bodacc_get(path: str, *, params: dict[str, str], call: CallContext) -> dict[
             raise errors.Transient("BODACC est indisponible.", http_status=response.status_code)
         body = _json_or_none(response)
         message = body.get("message", "") if isinstance(body, dict) else ""
-        raise errors.BadRequest("Requête refusée par BODACC.", http_status=response.status_code, detail=message)
+        raise errors.BadRequest(
+            "Requête refusée par BODACC.", http_status=response.status_code, detail=message, body=body
+        )
     body = _decode_json(response)
     if not isinstance(body, dict) or not isinstance(body.get("results"), list):
         raise errors.ProviderError("Réponse BODACC sans résultats.", http_status=200, code="malformed")
@@ -296,3 +303,24 @@ def download_document(url: str, *, kind: str, call: CallContext, valid_from=None
         valid_from=valid_from,
         valid_until=valid_until,
     )
+
+
+def with_document(
+    result: Result, url: str, *, kind: str, call: CallContext, valid_from=None, valid_until=None
+) -> Result:
+    """The result with its one document, downloaded at once (the link expires)."""
+    link = DocumentLink(url, valid_from=valid_from, valid_until=valid_until)
+    return replace(result, documents=download_documents([link], kind=kind, call=call))
+
+
+def download_documents(links: Iterable[DocumentLink], *, kind: str, call: CallContext) -> tuple[FetchedDocument, ...]:
+    """Download each link once, in order: a link already downloaded (shared by several items) is skipped."""
+    documents, seen = [], set()
+    for link in links:
+        if link.url in seen:
+            continue
+        seen.add(link.url)
+        documents.append(
+            download_document(link.url, kind=kind, call=call, valid_from=link.valid_from, valid_until=link.valid_until)
+        )
+    return tuple(documents)

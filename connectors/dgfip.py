@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 from . import client, parsing
@@ -32,17 +32,19 @@ def fetch_attestation_fiscale(siren: str, *, call: CallContext) -> AttestationFi
     """The attestation's dates, with its PDF downloaded at once (the link expires)."""
     response = client.api_entreprise_get(f"/v4/dgfip/unites_legales/{siren}/attestation_fiscale", call=call)
     result = parse_attestation_fiscale(response.body)
-    document = client.download_document(
-        response.data["document_url"], kind=DOCUMENT_KIND, call=call, valid_from=result.date_delivrance
+    return client.with_document(
+        result,
+        parsing.document_url(response.data),
+        kind=DOCUMENT_KIND,
+        call=call,
+        valid_from=result.date_delivrance,
     )
-    return replace(result, documents=(document,))
 
 
 def parse_attestation_fiscale(payload: dict) -> AttestationFiscale:
     try:
         data = payload["data"]
-        if not parsing.text(data["document_url"]):
-            raise parsing.Unreadable("attestation sans document_url")
+        parsing.document_url(data)
         return AttestationFiscale(
             payload=payload,
             date_delivrance=parsing.iso_date(data["date_delivrance_attestation"]),

@@ -6,15 +6,29 @@ errors will answer the same until something changes upstream; misconfiguration i
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ConnectorError(Exception):
-    """Base of every connector failure. `http_status` and `code` come from the upstream answer."""
+    """Base of every connector failure. `http_status`, `code` and `body` come from the upstream answer.
 
-    def __init__(self, message: str, *, http_status: int | None = None, code: str = "", detail: str = ""):
+    `body` is the decoded JSON error body as the provider sent it (None when there was none, or not JSON).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int | None = None,
+        code: str = "",
+        detail: str = "",
+        body: Any = None,
+    ):
         super().__init__(message)
         self.http_status = http_status
         self.code = code
         self.detail = detail or message
+        self.body = body
 
     @property
     def explanation(self) -> str:

@@ -6,7 +6,7 @@ answer is only its link (`expires_in` is the link's life, not the card's validit
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from . import client, parsing
 from .types import CallContext, SourceResult
@@ -24,13 +24,12 @@ def fetch_carte_professionnelle(siren: str, *, call: CallContext) -> CarteProfes
         f"/v3/fntp/unites_legales/{siren}/carte_professionnelle_travaux_publics", call=call
     )
     result = parse_carte_professionnelle(response.body)
-    document = client.download_document(response.data["document_url"], kind=DOCUMENT_KIND, call=call)
-    return replace(result, documents=(document,))
+    return client.with_document(result, parsing.document_url(response.data), kind=DOCUMENT_KIND, call=call)
 
 
 def parse_carte_professionnelle(payload: dict) -> CarteProfessionnelleTp:
     try:
-        parsing.required_text(payload["data"]["document_url"])
+        parsing.document_url(payload["data"])
     except parsing.PARSE_ERRORS as exc:
         raise parsing.malformed("FNTP", "carte professionnelle travaux publics", exc) from exc
     return CarteProfessionnelleTp(payload=payload)

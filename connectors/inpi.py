@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from . import client, parsing
-from .types import CallContext, SourceResult
+from .types import CallContext, DocumentLink, SourceResult
 
 DOCUMENT_KIND = "extrait_rne"
 BILAN_DOCUMENT_KIND = "bilan"
@@ -37,11 +37,10 @@ def fetch_extrait_rne(siren: str, *, call: CallContext) -> ExtraitRne:
     """The extrait's data, with its PDF downloaded at once (the link expires)."""
     response = client.api_entreprise_get(f"/v3/inpi/rne/unites_legales/{siren}/extrait_rne", call=call)
     result = parse_extrait_rne(response.body)
-    document_url = response.data.get("document_url")
+    document_url = parsing.text(response.data.get("document_url"))
     if not document_url:
         return result
-    document = client.download_document(document_url, kind=DOCUMENT_KIND, call=call)
-    return replace(result, documents=(document,))
+    return client.with_document(result, document_url, kind=DOCUMENT_KIND, call=call)
 
 
 def parse_extrait_rne(payload: dict) -> ExtraitRne:
@@ -141,23 +140,19 @@ class ActesBilans(SourceResult):
 
 
 def fetch_actes_bilans(siren: str, *, call: CallContext) -> ActesBilans:
-    """The list of the bilans filed, with the last three downloaded at once (kind "bilan")."""
+    """The list of the bilans filed, with the last three downloaded at once (kind "bilan"; a link shared by
+    several bilans, once)."""
     response = client.api_entreprise_get(f"/v3/inpi/rne/unites_legales/open_data/{siren}/actes_bilans", call=call)
     result = parse_actes_bilans(response.body)
-    documents = tuple(
-        client.download_document(bilan.url, kind=BILAN_DOCUMENT_KIND, call=call) for bilan in result.derniers_bilans
-    )
-    return replace(result, documents=documents)
+    links = [DocumentLink(bilan.url) for bilan in result.derniers_bilans]
+    return replace(result, documents=client.download_documents(links, kind=BILAN_DOCUMENT_KIND, call=call))
 
 
 def parse_actes_bilans(payload: dict) -> ActesBilans:
     try:
         data = payload["data"]
-        actes, bilans = data["actes"], data["bilans"]
-        for name, value in (("actes", actes), ("bilans", bilans)):
-            if not isinstance(value, list):
-                raise parsing.Unreadable(f"liste de {name} attendue, reçu {type(value).__name__}")
-        parsed = [_bilan(item) for item in bilans]
+        actes = parsing.list_of(data["actes"], name="actes")
+        parsed = [_bilan(item) for item in parsing.list_of(data["bilans"], name="bilans")]
     except parsing.PARSE_ERRORS as exc:
         raise parsing.malformed("INPI", "actes et bilans", exc) from exc
     parsed.sort(key=lambda bilan: (bilan.date_cloture or date.min, bilan.date_depot or date.min), reverse=True)

@@ -79,7 +79,7 @@ def parse_etablissement(payload: dict) -> InseeEtablissement:
             payload=payload,
             siret=parsing.required_text(data["siret"], numbers=True),
             siren=parsing.required_text(unite_legale["siren"], numbers=True),
-            siege_social=_bool(data["siege_social"]),
+            siege_social=parsing.boolean(data["siege_social"], name="siege_social"),
             etat_administratif=etat,
             date_fermeture=_timestamp_date(data["date_fermeture"]) if etat == "F" else None,
             status_diffusion=status_diffusion,
@@ -93,7 +93,9 @@ def parse_etablissement(payload: dict) -> InseeEtablissement:
             forme_juridique=_nomenclature(unite_legale["forme_juridique"]),
             activite_principale=_nomenclature(data["activite_principale"]),
             adresse=_adresse(data["adresse"]),
-            ess=_optional_bool(unite_legale.get("economie_sociale_et_solidaire")),
+            ess=parsing.optional_boolean(
+                unite_legale.get("economie_sociale_et_solidaire"), name="economie_sociale_et_solidaire"
+            ),
             unite_legale_etat=_text(unite_legale.get("etat_administratif")),
         )
     except parsing.PARSE_ERRORS as exc:
@@ -117,7 +119,9 @@ def parse_unite_legale(payload: dict) -> InseeUniteLegale:
             forme_juridique=_nomenclature(data["forme_juridique"]),
             status_diffusion=status_diffusion,
             diffusible=status_diffusion == DIFFUSIBLE,
-            ess=_optional_bool(data.get("economie_sociale_et_solidaire")),
+            ess=parsing.optional_boolean(
+                data.get("economie_sociale_et_solidaire"), name="economie_sociale_et_solidaire"
+            ),
         )
     except parsing.PARSE_ERRORS as exc:
         raise parsing.malformed("INSEE", "unité légale", exc) from exc
@@ -171,16 +175,6 @@ def _nomenclature(value: dict) -> Nomenclature:
 def _text(value: object) -> str:
     """A text field, null read as empty; numbers tolerated (e.g. a numéro de voie), anything else refused."""
     return parsing.text(value, numbers=True)
-
-
-def _bool(value: object) -> bool:
-    if not isinstance(value, bool):
-        raise parsing.Unreadable(f"booléen attendu, reçu {value!r}")
-    return value
-
-
-def _optional_bool(value: object) -> bool | None:
-    return None if value is None else _bool(value)
 
 
 def _timestamp_date(value: object) -> date | None:

@@ -1,7 +1,8 @@
 """MSA (Mutualité sociale agricole) through API Entreprise: are the farm-sector social contributions up to date?
 
-The answer is a status only (no document). `outdated` is an answer, not an error: the caller flags it
-(msa_non_a_jour); `under_investigation` means an MSA agent is still checking the account.
+The answer is a status only (no document). `outdated` is an answer, not an error: like PRO BTP's
+non-conformité and CIBTP's 38422, the provider refuses to certify, so the result is `withheld`, and the
+caller flags it (msa_non_a_jour); `under_investigation` means an MSA agent is still checking the account.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ class ConformiteMsa(SourceResult):
     status: str  # "up_to_date", "outdated" or "under_investigation"
 
     @property
-    def up_to_date(self) -> bool:
-        return self.status == UP_TO_DATE
+    def withheld(self) -> bool:
+        return self.status == OUTDATED
 
 
 def fetch_conformite(siret: str, *, call: CallContext) -> ConformiteMsa:

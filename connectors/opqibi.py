@@ -69,18 +69,13 @@ def parse_certification(payload: dict) -> CertificationOpqibi:
 
 
 def _qualifications(items: object) -> tuple[QualificationOpqibi, ...]:
-    if not isinstance(items, list):
-        raise parsing.Unreadable(f"liste de qualifications attendue, reçu {type(items).__name__}")
-    return tuple(_qualification(item) for item in items)
+    return tuple(_qualification(item) for item in parsing.list_of(items, name="qualifications"))
 
 
 def _qualification(item: dict) -> QualificationOpqibi:
-    rge = item.get("rge", False)
-    if not isinstance(rge, bool):
-        raise parsing.Unreadable(f"booléen attendu pour rge, reçu {rge!r}")
     return QualificationOpqibi(
         code=parsing.text(item["code_qualification"], numbers=True),
         nom=parsing.required_text(item["nom"]),
         definition=parsing.text(item.get("definition")),
-        rge=rge,
+        rge=parsing.boolean(item.get("rge", False), name="rge"),
     )

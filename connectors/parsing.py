@@ -41,6 +41,37 @@ def required_text(value: object, *, numbers: bool = False) -> str:
     return result
 
 
+def document_url(data: dict) -> str:
+    """The link of the document an answer carries (`data.document_url`): required, to download at once."""
+    url = text(data["document_url"])
+    if not url:
+        raise Unreadable("lien du document (document_url) vide")
+    return url
+
+
+def boolean(value: object, *, name: str = "") -> bool:
+    """A JSON boolean, nothing else (neither "false" nor 0); `name` says which field in the message."""
+    if not isinstance(value, bool):
+        raise Unreadable(f"booléen attendu{_for(name)}, reçu {value!r}")
+    return value
+
+
+def optional_boolean(value: object, *, name: str = "") -> bool | None:
+    """A JSON boolean, null read as None."""
+    return None if value is None else boolean(value, name=name)
+
+
+def list_of(value: object, *, name: str = "") -> list:
+    """A JSON list (its items are for the caller to read)."""
+    if not isinstance(value, list):
+        raise Unreadable(f"liste attendue{_for(name)}, reçu {type(value).__name__}")
+    return value
+
+
+def _for(name: str) -> str:
+    return f" pour {name}" if name else ""
+
+
 def iso_date(value: object) -> date | None:
     """An ISO 8601 date ("2023-07-31"); null or empty read as None."""
     result = text(value)
@@ -70,7 +101,4 @@ def malformed(provider: str, what: str | None, exc: Exception) -> errors.Provide
 
 def collection(payload: dict) -> list[dict]:
     """The items of a collection answer: `data` is a list, each item wrapped again in `{data, links, meta}`."""
-    items = payload["data"]
-    if not isinstance(items, list):
-        raise Unreadable(f"liste attendue, reçu {type(items).__name__}")
-    return [item["data"] for item in items]
+    return [item["data"] for item in list_of(payload["data"], name="data")]

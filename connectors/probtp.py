@@ -7,7 +7,7 @@ flag (`probtp_non_conforme`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from . import client, parsing
 from .types import CallContext, SourceResult
@@ -35,13 +35,12 @@ def fetch_attestation(siret: str, *, call: CallContext) -> AttestationProbtp:
         f"/v3/probtp/etablissements/{siret}/attestation_cotisations_retraite", call=call
     )
     result = parse_attestation(response.body)
-    document = client.download_document(response.data["document_url"], kind=DOCUMENT_KIND, call=call)
-    return replace(result, documents=(document,))
+    return client.with_document(result, parsing.document_url(response.data), kind=DOCUMENT_KIND, call=call)
 
 
 def parse_attestation(payload: dict) -> AttestationProbtp:
     try:
-        parsing.required_text(payload["data"]["document_url"])
+        parsing.document_url(payload["data"])
     except parsing.PARSE_ERRORS as exc:
         raise parsing.malformed("PRO BTP", "attestation de cotisations retraite", exc) from exc
     return AttestationProbtp(payload=payload)
@@ -56,9 +55,7 @@ def fetch_conformite(siret: str, *, call: CallContext) -> ConformiteProbtp:
 
 def parse_conformite(payload: dict) -> ConformiteProbtp:
     try:
-        eligible = payload["data"]["eligible"]
-        if not isinstance(eligible, bool):
-            raise parsing.Unreadable(f"booléen attendu pour eligible, reçu {eligible!r}")
+        eligible = parsing.boolean(payload["data"]["eligible"], name="eligible")
     except parsing.PARSE_ERRORS as exc:
         raise parsing.malformed("PRO BTP", "conformité des cotisations retraite", exc) from exc
     return ConformiteProbtp(payload=payload, eligible=eligible)

@@ -6,7 +6,7 @@ read from the PDF by API Entreprise and may be null.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 from . import client, parsing
@@ -42,24 +42,22 @@ def fetch_certification(siret: str, *, call: CallContext) -> CertificationQualib
     """The certification, its PDF downloaded at once and dated with the certificate's validity."""
     response = client.api_entreprise_get(f"/v4/qualibat/etablissements/{siret}/certification_batiment", call=call)
     result = parse_certification(response.body)
-    document = client.download_document(
-        response.data["document_url"],
+    return client.with_document(
+        result,
+        parsing.document_url(response.data),
         kind=DOCUMENT_KIND,
         call=call,
         valid_from=result.date_emission,
         valid_until=result.date_fin_validite,
     )
-    return replace(result, documents=(document,))
 
 
 def parse_certification(payload: dict) -> CertificationQualibat:
     try:
         data = payload["data"]
-        parsing.required_text(data["document_url"])
+        parsing.document_url(data)
         entity = data["entity"]
-        qualifications = entity["certifications"]
-        if not isinstance(qualifications, list):
-            raise parsing.Unreadable(f"liste de certifications attendue, reçu {type(qualifications).__name__}")
+        qualifications = parsing.list_of(entity["certifications"], name="certifications")
         return CertificationQualibat(
             payload=payload,
             date_emission=parsing.iso_date(data["date_emission"]),
@@ -73,13 +71,10 @@ def parse_certification(payload: dict) -> CertificationQualibat:
 
 
 def _qualification(item: dict) -> Qualification:
-    rge = item.get("rge")
-    if rge is not None and not isinstance(rge, bool):
-        raise parsing.Unreadable(f"booléen attendu pour rge, reçu {rge!r}")
     return Qualification(
         code=parsing.required_text(item["code"], numbers=True),
         libelle=parsing.text(item.get("libelle")),
-        rge=bool(rge),
+        rge=bool(parsing.optional_boolean(item.get("rge"), name="rge")),
         date_attribution=parsing.iso_date(item.get("date_attribution")),
     )
 

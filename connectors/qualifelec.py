@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from . import client, parsing
-from .types import CallContext, SourceResult
+from .types import CallContext, DocumentLink, SourceResult
 
 DOCUMENT_KIND = "qualifelec"
 
@@ -70,21 +70,11 @@ def fetch_certificats(siret: str, *, call: CallContext) -> CertificatsQualifelec
     """The certificates, each file downloaded at once (a file shared by several certificates, once)."""
     response = client.api_entreprise_get(f"/v3/qualifelec/etablissements/{siret}/certificats", call=call)
     result = parse_certificats(response.body)
-    documents, seen = [], set()
-    for certificat in result.certificats:
-        if certificat.document_url in seen:
-            continue
-        seen.add(certificat.document_url)
-        documents.append(
-            client.download_document(
-                certificat.document_url,
-                kind=DOCUMENT_KIND,
-                call=call,
-                valid_from=certificat.date_debut,
-                valid_until=certificat.date_fin,
-            )
-        )
-    return replace(result, documents=tuple(documents))
+    links = [
+        DocumentLink(certificat.document_url, valid_from=certificat.date_debut, valid_until=certificat.date_fin)
+        for certificat in result.certificats
+    ]
+    return replace(result, documents=client.download_documents(links, kind=DOCUMENT_KIND, call=call))
 
 
 def parse_certificats(payload: dict) -> CertificatsQualifelec:
@@ -98,16 +88,13 @@ def parse_certificats(payload: dict) -> CertificatsQualifelec:
 
 def _certificat(data: dict) -> CertificatQualifelec:
     qualification = data["qualification"]
-    rge = data["rge"]
-    if not isinstance(rge, bool):
-        raise parsing.Unreadable(f"booléen attendu pour rge, reçu {rge!r}")
     numero = data["numero"]
     if isinstance(numero, bool) or not isinstance(numero, int | str):
         raise parsing.Unreadable(f"numéro de certificat attendu, reçu {numero!r}")
     classification = qualification.get("classification") or {}
     return CertificatQualifelec(
         numero=parsing.required_text(str(numero)),
-        rge=rge,
+        rge=parsing.boolean(data["rge"], name="rge"),
         date_debut=_required_date(data["date_debut"]),
         date_fin=_required_date(data["date_fin"]),
         qualification=parsing.required_text(qualification["label"]),
@@ -119,7 +106,7 @@ def _certificat(data: dict) -> CertificatQualifelec:
         classification=parsing.text(classification.get("label")),
         assurance_decennale=_assurance(data.get("assurance_decennale")),
         assurance_civile=_assurance(data.get("assurance_civile")),
-        document_url=parsing.required_text(data["document_url"]),
+        document_url=parsing.document_url(data),
     )
 
 
@@ -133,10 +120,9 @@ def _required_date(value: object) -> date:
 def _codes(items: object) -> tuple[Code, ...]:
     if items is None:
         return ()
-    if not isinstance(items, list):
-        raise parsing.Unreadable(f"liste attendue, reçu {type(items).__name__}")
     return tuple(
-        Code(code=parsing.text(item.get("code"), numbers=True), label=parsing.text(item.get("label"))) for item in items
+        Code(code=parsing.text(item.get("code"), numbers=True), label=parsing.text(item.get("label")))
+        for item in parsing.list_of(items)
     )
 
 

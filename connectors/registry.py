@@ -76,7 +76,7 @@ SOURCES: dict[str, Source] = {
             block=Block.IDENTITE,
             fetch=inpi.fetch_extrait_rne,
             parse=inpi.parse_extrait_rne,
-            document_kind="extrait_rne",
+            document_kind=inpi.DOCUMENT_KIND,
             scope="open_data",
         ),
         Source(
@@ -87,7 +87,7 @@ SOURCES: dict[str, Source] = {
             block=Block.ATTESTATIONS,
             fetch=urssaf.fetch_attestation_vigilance,
             parse=urssaf.parse_attestation_vigilance,
-            document_kind="attestation_vigilance",
+            document_kind=urssaf.DOCUMENT_KIND,
             scope="attestations_sociales",
         ),
         Source(
@@ -98,7 +98,7 @@ SOURCES: dict[str, Source] = {
             block=Block.ATTESTATIONS,
             fetch=dgfip.fetch_attestation_fiscale,
             parse=dgfip.parse_attestation_fiscale,
-            document_kind="attestation_fiscale",
+            document_kind=dgfip.DOCUMENT_KIND,
             scope="attestations_fiscales",
         ),
         Source(
@@ -119,7 +119,7 @@ SOURCES: dict[str, Source] = {
             block=Block.ATTESTATIONS,
             fetch=probtp.fetch_attestation,
             parse=probtp.parse_attestation,
-            document_kind="attestation_probtp",
+            document_kind=probtp.DOCUMENT_KIND,
             scope="cotisations_probtp",
         ),
         Source(
@@ -140,7 +140,7 @@ SOURCES: dict[str, Source] = {
             block=Block.ATTESTATIONS,
             fetch=btp_conges.fetch_attestation_cibtp,
             parse=btp_conges.parse_attestation_cibtp,
-            document_kind="attestation_conges_payes",
+            document_kind=btp_conges.DOCUMENT_KIND,
             scope="attestation_cotisations_conges_payes_chomage_intemperies_cibtp_cnetp",
         ),
         Source(
@@ -151,7 +151,7 @@ SOURCES: dict[str, Source] = {
             block=Block.ATTESTATIONS,
             fetch=btp_conges.fetch_attestation_cnetp,
             parse=btp_conges.parse_attestation_cnetp,
-            document_kind="attestation_conges_payes",
+            document_kind=btp_conges.DOCUMENT_KIND,
             scope="attestation_cotisations_conges_payes_chomage_intemperies_cibtp_cnetp",
         ),
         Source(
@@ -162,7 +162,7 @@ SOURCES: dict[str, Source] = {
             block=Block.CERTIFICATIONS,
             fetch=fntp.fetch_carte_professionnelle,
             parse=fntp.parse_carte_professionnelle,
-            document_kind="carte_pro_tp",
+            document_kind=fntp.DOCUMENT_KIND,
             scope="fntp_carte_pro",
         ),
         Source(
@@ -173,7 +173,7 @@ SOURCES: dict[str, Source] = {
             block=Block.CERTIFICATIONS,
             fetch=qualibat.fetch_certification,
             parse=qualibat.parse_certification,
-            document_kind="qualibat",
+            document_kind=qualibat.DOCUMENT_KIND,
             scope="qualibat",
         ),
         Source(
@@ -184,7 +184,7 @@ SOURCES: dict[str, Source] = {
             block=Block.CAPACITE,
             fetch=inpi.fetch_actes_bilans,
             parse=inpi.parse_actes_bilans,
-            document_kind="bilan",
+            document_kind=inpi.BILAN_DOCUMENT_KIND,
             scope="open_data",
         ),
         Source(
@@ -205,7 +205,7 @@ SOURCES: dict[str, Source] = {
             block=Block.CERTIFICATIONS,
             fetch=qualifelec.fetch_certificats,
             parse=qualifelec.parse_certificats,
-            document_kind="qualifelec",
+            document_kind=qualifelec.DOCUMENT_KIND,
             scope="open_data",
         ),
         Source(
@@ -246,7 +246,6 @@ SOURCES: dict[str, Source] = {
             block=Block.EXCLUSION,
             fetch=bodacc.fetch_annonces,
             parse=bodacc.parse_annonces,
-            document_kind="",
             scope="open_data",
         ),
     )

@@ -69,6 +69,15 @@ class FetchedDocument:
     valid_until: date | None = None
 
 
+@dataclass(frozen=True)
+class DocumentLink:
+    """A document to download: its (expiring) link, and the validity the answer gives it."""
+
+    url: str
+    valid_from: date | None = None
+    valid_until: date | None = None
+
+
 @dataclass(frozen=True, kw_only=True)
 class SourceResult:
     """Base of every connector result: the raw payload kept as evidence, and the documents fetched with it.

@@ -6,7 +6,7 @@ A refusal (`entity_status.code == "refus_de_delivrance"`) is an answer, not an e
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 from . import client, parsing
@@ -35,14 +35,14 @@ def fetch_attestation_vigilance(siren: str, *, call: CallContext) -> Attestation
     result = parse_attestation_vigilance(response.body)
     if result.withheld:
         return result
-    document = client.download_document(
-        response.data["document_url"],
+    return client.with_document(
+        result,
+        parsing.document_url(response.data),
         kind=DOCUMENT_KIND,
         call=call,
         valid_from=result.date_debut_validite,
         valid_until=result.date_fin_validite,
     )
-    return replace(result, documents=(document,))
 
 
 def parse_attestation_vigilance(payload: dict) -> AttestationVigilance:
@@ -52,8 +52,8 @@ def parse_attestation_vigilance(payload: dict) -> AttestationVigilance:
         code = parsing.text(status["code"])
         if not code:
             raise ValueError("entity_status.code vide")
-        if code != REFUS_DE_DELIVRANCE and not parsing.text(data["document_url"]):
-            raise ValueError("attestation délivrée sans document_url")
+        if code != REFUS_DE_DELIVRANCE:
+            parsing.document_url(data)
         return AttestationVigilance(
             payload=payload,
             entity_status_code=code,

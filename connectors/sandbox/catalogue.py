@@ -58,6 +58,9 @@ class Route:
     directory: str  # staging directory under data/api-entreprise
     provider: Provider
     collection: bool = False  # merge every 200 case of the identifier into one collection answer
+    # The keys holding expiring document links, rewritten to the sandbox (other links, e.g. ADEME's and
+    # OPQIBI's `url` to the certifier's site, are permanent and left as they are).
+    link_keys: tuple[str, ...] = ("document_url",)
 
     @cached_property
     def param(self) -> str:
@@ -160,6 +163,7 @@ ROUTES = (
         "/v3/inpi/rne/unites_legales/open_data/{siren}/actes_bilans",
         "api_entreprise_v3_inpi_rne_actes_bilans",
         INPI_RNE,
+        link_keys=("document_url", "url"),  # each bilan's (expiring, proxied) download link is its `url`
     ),
     Route(
         "msa_conformite",

@@ -23,10 +23,9 @@ STAND_INS = {  # document_url prefix in the staging payloads -> file under data/
     ),
     "https://data.inpi.fr/export/companies": "api_entreprise_v3_inpi_rne_extrait_rne/extrait-rne-exemple.pdf",
 }
-DEFAULT_EXPIRES_IN = 600  # when the payload gives no document_url_expires_in (INPI)
-# INPI actes and bilans give their (expiring, proxied) download link as `url`, beside `nom_document`; other
-# `url` keys (ADEME, OPQIBI) are permanent links to the certifier's site, left as they are.
-INPI_DOCUMENT_MARKER = "nom_document"
+DEFAULT_EXPIRES_IN = 600  # when the payload gives the link no lifetime (INPI)
+# The link's lifetime beside it: `document_url_expires_in` (v4), `expires_in` (v3: PRO BTP, CIBTP, FNTP…).
+EXPIRES_IN_KEYS = ("document_url_expires_in", "expires_in")
 
 
 def local_file(url: str) -> str | None:
@@ -48,7 +47,7 @@ def resolve(relative: str) -> Path | None:
     if len(parts) != 2 or any(part in ("", ".", "..") for part in parts):
         return None
     path = STAGING_DIR / parts[0] / parts[1]
-    return path if path.is_file() and path.suffix != ".yaml" else None
+    return path if path.is_file() and path.suffix not in (".yaml", ".yml") else None
 
 
 def signature(secret: str, relative: str, expires: int) -> str:
@@ -68,21 +67,30 @@ def is_valid(secret: str, relative: str, expires: str, given: str, now: float) -
     return expires_at >= now and hmac.compare_digest(signature(secret, relative, expires_at), given or "")
 
 
-def rewrite_links(payload: Any, *, base_url: str, secret: str, now: float) -> None:
-    """Point every `document_url` (and INPI's `url`) of the payload at the sandbox (in place)."""
+def rewrite_links(
+    payload: Any, *, base_url: str, secret: str, now: float, keys: tuple[str, ...] = ("document_url",)
+) -> None:
+    """Point every document link of the payload (the `keys` of the route, at any depth) at the sandbox, in place."""
     if isinstance(payload, list):
         for item in payload:
-            rewrite_links(item, base_url=base_url, secret=secret, now=now)
+            rewrite_links(item, base_url=base_url, secret=secret, now=now, keys=keys)
         return
     if not isinstance(payload, dict):
         return
-    for key in ("document_url", "url") if INPI_DOCUMENT_MARKER in payload else ("document_url",):
+    for key in keys:
         url = payload.get(key)
         relative = local_file(url) if isinstance(url, str) else None
         if relative:
-            expires_in = payload.get("document_url_expires_in")
-            expires_in = expires_in if isinstance(expires_in, int) and expires_in > 0 else DEFAULT_EXPIRES_IN
-            payload[key] = signed_url(base_url, secret, relative, int(now) + expires_in)
+            payload[key] = signed_url(base_url, secret, relative, int(now) + _expires_in(payload))
     for value in payload.values():
         if isinstance(value, (dict, list)):
-            rewrite_links(value, base_url=base_url, secret=secret, now=now)
+            rewrite_links(value, base_url=base_url, secret=secret, now=now, keys=keys)
+
+
+def _expires_in(item: dict) -> int:
+    """The lifetime the payload gives the link beside it, in seconds; DEFAULT_EXPIRES_IN when none."""
+    for key in EXPIRES_IN_KEYS:
+        expires_in = item.get(key)
+        if isinstance(expires_in, int) and not isinstance(expires_in, bool) and expires_in > 0:
+            return expires_in
+    return DEFAULT_EXPIRES_IN

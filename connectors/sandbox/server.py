@@ -232,7 +232,13 @@ class SandboxApp:
             time.sleep(fault.delay)
         status, payload = self.catalogue.answer(route, identifier)
         if status == 200:
-            documents.rewrite_links(payload, base_url=request.base_url, secret=self.config.secret, now=time.time())
+            documents.rewrite_links(
+                payload,
+                base_url=request.base_url,
+                secret=self.config.secret,
+                now=time.time(),
+                keys=route.link_keys,
+            )
         response = json_response(status, payload, rate_headers)
         return self.apply_body_fault(fault, response)
 

@@ -10,7 +10,6 @@ import pytest
 import requests
 import responses
 
-from candidatures.exclusions import evaluate
 from connectors import bodacc, errors
 from connectors.bodacc import Jugement, Personne
 
@@ -425,39 +424,3 @@ def test_unusable_answers_are_provider_errors(http, call, body):
     with pytest.raises(errors.ProviderError) as excinfo:
         bodacc.fetch_annonces(SIREN, call=call)
     assert excinfo.value.code == "malformed"
-
-
-def test_the_decision_reads_every_page(http, call):
-    """A company with hundreds of notices: the judgement that decides is on the last page, the rectificatif
-    that corrects it on the first (newest first), and the exclusion engine sees both."""
-    opening = record(
-        "A201000120456",
-        "2010-01-20",
-        parution="20100012",
-        numeroannonce=456,
-        jugement=jugement("Jugement d'ouverture d'une procédure de redressement judiciaire", date_="12/01/2010"),
-    )
-    rectificatif = record(
-        "A202600310078",
-        "2026-02-16",
-        typeavis="rectificatif",
-        parution="20260031",
-        numeroannonce=78,
-        jugement=jugement("Jugement d'ouverture de liquidation judiciaire", date_="12 janvier 2010"),
-        precedent={"nomPublication": "BODACC A", "numeroParution": "20100012", "numeroAnnonce": "456"},
-    )
-    filler = [
-        record(f"C2025{index:07d}", (date(2025, 12, 31) - timedelta(days=index)).isoformat(), familleavis="dpc")
-        for index in range(230)
-    ]
-    serve_pages(http, [rectificatif, *filler, opening])
-
-    result = bodacc.fetch_annonces(SIREN, call=call)
-
-    assert len(http.calls) == 3
-    (flag,) = evaluate({"bodacc": result}, today=date(2026, 3, 1))
-    assert (flag.code, flag.evidence["annonce_id"], flag.evidence["date_jugement"]) == (
-        "liquidation_judiciaire",
-        "A202600310078",
-        "2010-01-12",
-    )

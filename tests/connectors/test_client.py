@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
+from datetime import date
 
 import pytest
 import requests
 
 from connectors import client, errors
+from connectors.types import DocumentLink, SourceResult
 
+from . import payloads
 from .payloads import (
     API_ENTREPRISE_URL,
     BODACC_URL,
@@ -160,6 +163,55 @@ def test_download_failures(http, call, status, error_class):
     with pytest.raises(error_class) as excinfo:
         client.download_document(DOCUMENT_URL, kind="piece", call=call)
     assert excinfo.value.http_status == status
+
+
+def test_download_documents_skips_a_link_already_downloaded(http, call, call_records):
+    other = DOCUMENT_URL.replace("attestation", "bilan")
+    http.get(DOCUMENT_URL, body=sample_pdf())
+    http.get(other, body=JPEG)
+    links = [
+        DocumentLink(DOCUMENT_URL, valid_until=date(2026, 1, 31)),
+        DocumentLink(other),
+        DocumentLink(DOCUMENT_URL, valid_until=date(2027, 1, 31)),
+    ]
+
+    documents = client.download_documents(links, kind="piece", call=call)
+
+    assert [(document.source_url, document.valid_until) for document in documents] == [
+        (DOCUMENT_URL, date(2026, 1, 31)),  # the first item's dates
+        (other, None),
+    ]
+    assert [record.url for record in call_records] == [DOCUMENT_URL, other]
+
+
+def test_with_document_attaches_the_downloaded_file(http, call):
+    http.get(DOCUMENT_URL, body=sample_pdf())
+    result = SourceResult(payload={"data": {"document_url": DOCUMENT_URL}})
+
+    attached = client.with_document(result, DOCUMENT_URL, kind="piece", call=call, valid_from=date(2026, 1, 1))
+
+    (document,) = attached.documents
+    assert (document.kind, document.content_type, document.valid_from) == ("piece", "application/pdf", date(2026, 1, 1))
+    assert attached.payload == result.payload
+    assert result.documents == ()
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [(404, payloads.NOT_FOUND_01003), (422, payloads.UNPROCESSABLE_00201), (502, payloads.PROVIDER_UNKNOWN_04999)],
+)
+def test_an_error_keeps_the_decoded_error_body(http, call, status, body):
+    http.get(URL, json=body, status=status)
+    with pytest.raises(errors.ConnectorError) as excinfo:
+        client.api_entreprise_get(PATH, call=call)
+    assert excinfo.value.body == body
+
+
+def test_an_error_without_a_json_body_has_none(http, call):
+    http.get(URL, body="<html>Bad Gateway</html>", status=502, content_type="text/html")
+    with pytest.raises(errors.Transient) as excinfo:
+        client.api_entreprise_get(PATH, call=call)
+    assert excinfo.value.body is None
 
 
 def test_misconfigured_when_the_token_is_empty(http, call, settings):

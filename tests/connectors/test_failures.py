@@ -21,6 +21,7 @@ from connectors import (
     probtp,
     qualibat,
     qualifelec,
+    registry,
     urssaf,
 )
 
@@ -279,112 +280,62 @@ def test_empty_data_is_a_provider_error(http, call, fetch, identifier, path):
     assert isinstance(excinfo.value.__cause__, KeyError | TypeError | ValueError)
 
 
-DOCUMENT_CONNECTORS = [
-    pytest.param(
-        inpi.fetch_extrait_rne,
-        f"/v3/inpi/rne/unites_legales/{SIREN}/extrait_rne",
-        ("api_entreprise_v3_inpi_rne_extrait_rne", "200.yaml"),
-        id="inpi",
-    ),
-    pytest.param(
-        urssaf.fetch_attestation_vigilance,
-        f"/v4/urssaf/unites_legales/{SIREN}/attestation_vigilance",
-        ("api_entreprise_v4_acoss_attestations_sociales", "attestation_delivree.yaml"),
-        id="urssaf",
-    ),
-    pytest.param(
-        dgfip.fetch_attestation_fiscale,
-        f"/v4/dgfip/unites_legales/{SIREN}/attestation_fiscale",
-        ("api_entreprise_v4_dgfip_attestations_fiscales", "200.yaml"),
-        id="dgfip",
-    ),
-    # The tests below call every fetch with SIREN: for the SIRET sources it only stands in the mocked path.
-    pytest.param(
-        probtp.fetch_attestation,
-        f"/v3/probtp/etablissements/{SIREN}/attestation_cotisations_retraite",
-        ("api_entreprise_v3_probtp_attestations_cotisation_retraite", "200.yml"),
-        id="probtp",
-    ),
-    pytest.param(
-        btp_conges.fetch_attestation_cibtp,
-        f"/v3/cibtp/etablissements/{SIREN}/attestation_cotisations_conges_payes_chomage_intemperies",
+def _document_url(body: dict) -> str:
+    return body["data"]["document_url"]
+
+
+# Every source that downloads a document: its id in CONNECTORS → (a staging case with a link, where the link is).
+DOCUMENT_CASES = {
+    "inpi": (("api_entreprise_v3_inpi_rne_extrait_rne", "200.yaml"), _document_url),
+    "urssaf": (("api_entreprise_v4_acoss_attestations_sociales", "attestation_delivree.yaml"), _document_url),
+    "dgfip_af": (("api_entreprise_v4_dgfip_attestations_fiscales", "200.yaml"), _document_url),
+    "probtp_attestation": (("api_entreprise_v3_probtp_attestations_cotisation_retraite", "200.yml"), _document_url),
+    "cibtp": (
         ("api_entreprise_v3_cibtp_attestation_cotisations_conges_payes_chomage_intemperies", "200.yaml"),
-        id="cibtp",
+        _document_url,
     ),
-    pytest.param(
-        btp_conges.fetch_attestation_cnetp,
-        f"/v3/cnetp/unites_legales/{SIREN}/attestation_cotisations_conges_payes_chomage_intemperies",
+    "cnetp": (
         ("api_entreprise_v3_cnetp_attestation_cotisations_conges_payes_chomage_intemperies", "200.yaml"),
-        id="cnetp",
+        _document_url,
     ),
-    pytest.param(
-        fntp.fetch_carte_professionnelle,
-        f"/v3/fntp/unites_legales/{SIREN}/carte_professionnelle_travaux_publics",
-        ("api_entreprise_v3_fntp_carte_professionnelle_travaux_publics", "200.yml"),
-        id="fntp",
-    ),
-    pytest.param(
-        qualibat.fetch_certification,
-        f"/v4/qualibat/etablissements/{SIREN}/certification_batiment",
-        ("api_entreprise_v4_qualibat_certifications_batiment", "200.yml"),
-        id="qualibat",
-    ),
-]
-
-
-@pytest.mark.parametrize(("fetch", "path", "case"), DOCUMENT_CONNECTORS)
-def test_fake_pdf_is_an_invalid_document(http, call, fetch, path, case):
-    _, body = load_case(*case)
-    http.get(API_ENTREPRISE_URL + path, json=body)
-    # An expired link typically answers an HTML page, with a 200 and whatever content type.
-    http.get(
-        body["data"]["document_url"],
-        body=b"<!DOCTYPE html><html><head><title>Document</title></head><body>%PDF-</body></html>",
-        content_type="application/pdf",
-    )
-    with pytest.raises(errors.InvalidDocument) as excinfo:
-        fetch(SIREN, call=call)
-    assert excinfo.value.code == "document_invalide"
-    assert len(http.calls) == 2
-
-
-@pytest.mark.parametrize(("fetch", "path", "case"), DOCUMENT_CONNECTORS)
-def test_document_download_timeout_is_transient(http, call, fetch, path, case):
-    _, body = load_case(*case)
-    http.get(API_ENTREPRISE_URL + path, json=body)
-    http.get(body["data"]["document_url"], body=requests.exceptions.ReadTimeout("read timed out (12 s)"))
-    with pytest.raises(errors.Transient) as excinfo:
-        fetch(SIREN, call=call)
-    assert excinfo.value.code == "timeout"
-
-
-# Sources whose documents are listed inside a collection: one link per item (Qualifelec certificates, INPI bilans).
-LISTED_DOCUMENT_CONNECTORS = [
-    pytest.param(
-        qualifelec.fetch_certificats,
-        SIRET,
-        f"/v3/qualifelec/etablissements/{SIRET}/certificats",
+    "fntp": (("api_entreprise_v3_fntp_carte_professionnelle_travaux_publics", "200.yml"), _document_url),
+    "qualibat": (("api_entreprise_v4_qualibat_certifications_batiment", "200.yml"), _document_url),
+    # Collections: one link per item (Qualifelec certificates, INPI bilans).
+    "qualifelec": (
         ("api_entreprise_v3_qualifelec_certificats", "200-certification-qualifelec_rge_sans-domaine.yaml"),
         lambda body: body["data"][0]["data"]["document_url"],
-        id="qualifelec",
     ),
-    pytest.param(
-        inpi.fetch_actes_bilans,
-        SIREN,
-        f"/v3/inpi/rne/unites_legales/open_data/{SIREN}/actes_bilans",
+    "inpi_actes_bilans": (
         ("api_entreprise_v3_inpi_rne_actes_bilans", "200.yaml"),
         lambda body: body["data"]["bilans"][0]["url"],
-        id="inpi_actes_bilans",
     ),
+}
+DOCUMENT_SOURCES = [
+    pytest.param(*param.values, *DOCUMENT_CASES[param.id], id=param.id)
+    for param in CONNECTORS
+    if param.id in DOCUMENT_CASES
 ]
 
 
-@pytest.mark.parametrize(("fetch", "identifier", "path", "case", "document_url"), LISTED_DOCUMENT_CONNECTORS)
-def test_fake_listed_document_is_an_invalid_document(http, call, fetch, identifier, path, case, document_url):
+def _answer_with_a_document(http, path, case, document_url) -> str:
+    """Serve the staging answer; return its (first) document link, for the test to serve."""
     _, body = load_case(*case)
     http.get(API_ENTREPRISE_URL + path, json=body)
+    return document_url(body)
+
+
+def test_every_document_source_is_checked():
+    """Each source the registry gives a document kind runs the document tests below."""
+    documented = {source.fetch for source in registry.SOURCES.values() if source.document_kind}
+    assert {param.values[0] for param in DOCUMENT_SOURCES} == documented
+    assert len(DOCUMENT_SOURCES) == len(DOCUMENT_CASES)
+
+
+@pytest.mark.parametrize(("fetch", "identifier", "path", "case", "document_url"), DOCUMENT_SOURCES)
+def test_fake_document_is_an_invalid_document(http, call, fetch, identifier, path, case, document_url):
+    # An expired link typically answers an HTML page, with a 200 and whatever content type.
     http.get(
-        document_url(body),
+        _answer_with_a_document(http, path, case, document_url),
         body=b"<!DOCTYPE html><html><head><title>Document</title></head><body>%PDF-</body></html>",
         content_type="application/pdf",
     )
@@ -394,21 +345,24 @@ def test_fake_listed_document_is_an_invalid_document(http, call, fetch, identifi
     assert len(http.calls) == 2
 
 
-@pytest.mark.parametrize(("fetch", "identifier", "path", "case", "document_url"), LISTED_DOCUMENT_CONNECTORS)
-def test_listed_document_download_timeout_is_transient(http, call, fetch, identifier, path, case, document_url):
-    _, body = load_case(*case)
-    http.get(API_ENTREPRISE_URL + path, json=body)
-    http.get(document_url(body), body=requests.exceptions.ReadTimeout("read timed out (12 s)"))
+@pytest.mark.parametrize(("fetch", "identifier", "path", "case", "document_url"), DOCUMENT_SOURCES)
+def test_document_download_timeout_is_transient(http, call, fetch, identifier, path, case, document_url):
+    http.get(
+        _answer_with_a_document(http, path, case, document_url),
+        body=requests.exceptions.ReadTimeout("read timed out (12 s)"),
+    )
     with pytest.raises(errors.Transient) as excinfo:
         fetch(identifier, call=call)
     assert excinfo.value.code == "timeout"
 
 
-@pytest.mark.parametrize(("fetch", "identifier", "path", "case", "document_url"), LISTED_DOCUMENT_CONNECTORS)
-def test_expired_listed_document_link(http, call, fetch, identifier, path, case, document_url):
-    _, body = load_case(*case)
-    http.get(API_ENTREPRISE_URL + path, json=body)
-    http.get(document_url(body), body="<html><body>404 Not Found</body></html>", status=404)
+@pytest.mark.parametrize(("fetch", "identifier", "path", "case", "document_url"), DOCUMENT_SOURCES)
+def test_expired_document_link(http, call, fetch, identifier, path, case, document_url):
+    http.get(
+        _answer_with_a_document(http, path, case, document_url),
+        body="<html><body>404 Not Found</body></html>",
+        status=404,
+    )
     with pytest.raises(errors.InvalidDocument) as excinfo:
         fetch(identifier, call=call)
     assert excinfo.value.code == "document_indisponible"

@@ -44,12 +44,3 @@ def test_malformed_carte(body):
     with pytest.raises(errors.ProviderError, match="FNTP") as excinfo:
         fntp.parse_carte_professionnelle(body)
     assert excinfo.value.code == "malformed"
-
-
-def test_carte_not_found(http, call):
-    status, body = load_case(DIRECTORY, "404.yml")
-    http.get(URL, json=body, status=status)
-    with pytest.raises(errors.NotFound) as excinfo:
-        fntp.fetch_carte_professionnelle(SIREN, call=call)
-    assert excinfo.value.code == "12003"
-    assert len(http.calls) == 1

@@ -176,6 +176,20 @@ def test_only_the_three_newest_bilans_are_downloaded(http, call):
     assert [call.request.url.rsplit("=", 1)[-1] for call in http.calls[1:]] == ["2022", "2021", "2020"]
 
 
+def test_a_link_shared_by_several_bilans_is_downloaded_once(http, call, call_records):
+    _, body = load_case(*ACTES_BILANS)  # the staging gives the three bilans the same link
+    (url,) = {bilan["url"] for bilan in body["data"]["bilans"]}
+    http.get(ACTES_BILANS_URL, json=body)
+    http.get(url, body=bilan_pdf())
+
+    result = inpi.fetch_actes_bilans("130025265", call=call)
+
+    assert len(result.bilans) == 3
+    (document,) = result.documents
+    assert document.source_url == url
+    assert [record.provider for record in call_records] == ["api_entreprise", "document"]
+
+
 def test_no_bilan_downloads_nothing(http, call):
     http.get(ACTES_BILANS_URL, json={"data": {"actes": [], "bilans": []}, "links": {}, "meta": {}})
     result = inpi.fetch_actes_bilans("130025265", call=call)
@@ -195,14 +209,6 @@ def test_a_bilan_without_link_is_listed_not_downloaded(http, call):
 
     assert len(result.bilans) == 3
     assert len(result.documents) == 2
-
-
-def test_fake_bilan_pdf_is_an_invalid_document(http, call):
-    _, body = load_case(*ACTES_BILANS)
-    http.get(ACTES_BILANS_URL, json=body)
-    http.get(body["data"]["bilans"][0]["url"], body=b"<html><body>Session expired</body></html>")
-    with pytest.raises(errors.InvalidDocument):
-        inpi.fetch_actes_bilans("130025265", call=call)
 
 
 def _actes_bilans(change) -> dict:

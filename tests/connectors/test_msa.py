@@ -18,21 +18,27 @@ def test_up_to_date(http, call, call_records):
     result = msa.fetch_conformite(SIRET, call=call)
 
     assert result.status == "up_to_date"
-    assert result.up_to_date is True
     assert result.withheld is False
     assert result.documents == ()
     assert result.payload == body
     assert [record.provider for record in call_records] == ["api_entreprise"]
 
 
-@pytest.mark.parametrize("status", ["outdated", "under_investigation"])
-def test_not_up_to_date_is_an_answer_not_an_error(status):
+@pytest.mark.parametrize(
+    ("status", "withheld"),
+    [
+        # Not up to date: the MSA refuses to certify, like PRO BTP's non-conformité and CIBTP's 38422.
+        ("outdated", True),
+        # Still being checked by an MSA agent: not a refusal (yet).
+        ("under_investigation", False),
+    ],
+)
+def test_not_up_to_date_is_an_answer_not_an_error(status, withheld):
     _, body = load_case(DIRECTORY, "200.yaml")
     body["data"]["status"] = status
     result = msa.parse_conformite(body)
     assert result.status == status
-    assert result.up_to_date is False
-    assert result.withheld is False
+    assert result.withheld is withheld
 
 
 @pytest.mark.parametrize(

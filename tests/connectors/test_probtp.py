@@ -52,15 +52,6 @@ def test_malformed_attestation(body):
     assert excinfo.value.__cause__ is not None
 
 
-def test_attestation_not_found(http, call):
-    status, body = load_case(ATTESTATIONS, "404.yml")
-    http.get(ATTESTATION_URL, json=body, status=status)
-    with pytest.raises(errors.NotFound) as excinfo:
-        probtp.fetch_attestation(SIRET, call=call)
-    assert excinfo.value.code == "09003"
-    assert len(http.calls) == 1
-
-
 def test_conformite_eligible(http, call):
     _, body = load_case(CONFORMITES, "200.yaml")
     http.get(CONFORMITE_URL, json=body)
@@ -98,11 +89,3 @@ def test_malformed_conformite(body):
     with pytest.raises(errors.ProviderError, match="PRO BTP") as excinfo:
         probtp.parse_conformite(body)
     assert excinfo.value.code == "malformed"
-
-
-def test_conformite_not_found(http, call):
-    status, body = load_case(CONFORMITES, "404.yaml")
-    http.get(CONFORMITE_URL, json=body, status=status)
-    with pytest.raises(errors.NotFound) as excinfo:
-        probtp.fetch_conformite(SIRET, call=call)
-    assert excinfo.value.code == "09003"

@@ -118,11 +118,3 @@ def test_malformed_answer_downloads_nothing(http, call):
     with pytest.raises(errors.ProviderError):
         qualibat.fetch_certification(SIRET, call=call)
     assert len(http.calls) == 1
-
-
-def test_certification_not_found(http, call):
-    status, body = load_case(DIRECTORY, "404.yml")
-    http.get(URL, json=body, status=status)
-    with pytest.raises(errors.NotFound) as excinfo:
-        qualibat.fetch_certification(SIRET, call=call)
-    assert excinfo.value.code == "06003"

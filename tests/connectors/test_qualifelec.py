@@ -150,15 +150,6 @@ def test_malformed_answer_downloads_nothing(http, call):
     assert len(http.calls) == 1
 
 
-def test_fake_image_is_an_invalid_document(http, call):
-    _, body = load_case(DIRECTORY, RGE)
-    http.get(URL, json=body)
-    http.get(body["data"][0]["data"]["document_url"], body=b"<html>JFIF</html>", content_type="image/jpeg")
-    with pytest.raises(errors.InvalidDocument) as excinfo:
-        qualifelec.fetch_certificats(SIRET, call=call)
-    assert excinfo.value.code == "document_invalide"
-
-
 def test_parse_rebuilds_the_stored_answer_without_documents():
     _, body = load_case(DIRECTORY, TWO)
     stored = copy.deepcopy(body)

@@ -386,6 +386,20 @@ def test_expired_or_tampered_link_is_refused(sandbox):
     assert requests.get(outside, timeout=10).status_code == 404
 
 
+@pytest.mark.parametrize(
+    "relative",
+    [
+        "api_entreprise_v4_acoss_attestations_sociales/attestation_delivree.yaml",
+        "api_entreprise_v3_probtp_attestations_cotisation_retraite/200.yml",
+    ],
+)
+def test_staging_cases_are_never_served_as_files(sandbox, relative):
+    assert (STAGING_DIR / relative).is_file()
+    assert documents.resolve(relative) is None
+    signed = documents.signed_url(sandbox.base_url, SECRET, relative, int(time.time()) + 60)
+    assert requests.get(signed, timeout=10).status_code == 404
+
+
 # Rate limits ---------------------------------------------------------------------------------------------
 def test_rate_limit_headers_on_every_answer(sandbox):
     for path in (INSEE_ETABLISSEMENT.format(personas.DEMO_SIRET), INSEE_ETABLISSEMENT.format(personas.UNKNOWN_SIRET)):
@@ -704,7 +718,6 @@ def _identifier(template, siret):
         (PROBTP_ATTESTATION.format("30613890001294"), 200, lambda b: b["data"]["expires_in"] == 7889238),
         (PROBTP_ATTESTATION.format("55203253400001"), 404, lambda b: b["errors"][0]["code"] == "09003"),
         (PROBTP_CONFORMITE.format("30613890001294"), 200, lambda b: b["data"] == {"eligible": True}),
-        (PROBTP_CONFORMITE.format("55204944776279"), 200, lambda b: b["data"] == {"eligible": False}),
         (PROBTP_CONFORMITE.format("00000000000000"), 404, lambda b: b["errors"][0]["code"] == "09003"),
         (CIBTP.format("13002526500013"), 200, lambda b: b["data"]["expires_in"] == 600),
         (CIBTP.format("84445156452589"), 404, lambda b: b["errors"][0]["code"] == "38003"),
@@ -741,6 +754,25 @@ def test_btp_document_links_serve_the_sample_pdfs(sandbox, template):
     assert download.status_code == 200
     assert download.content == (STAGING_DIR / BTP_DOCUMENTS[template]).read_bytes()
     assert download.content.startswith(b"%PDF-")
+
+
+def test_demo_persona_is_eligible_at_probtp(sandbox):
+    """The staging case 200_non_conforme carries the demo's SIRET: the persona pins the eligible case."""
+    siret = personas.DEMO_SIRET
+    assert Catalogue().cases["probtp_conformite"]["200_non_conforme"].params == {"siret": siret}
+    response = api_get(sandbox, PROBTP_CONFORMITE.format(siret))
+    assert response.status_code == 200
+    assert response.json()["data"] == {"eligible": True}
+
+
+@pytest.mark.parametrize(
+    ("template", "staging_id", "expires_in"),
+    [(FNTP, "130025265", 7889238), (PROBTP_ATTESTATION, "30613890001294", 7889238), (CIBTP, "13002526500013", 600)],
+)
+def test_v3_links_last_the_expires_in_of_the_payload(sandbox, template, staging_id, expires_in):
+    url = api_get(sandbox, template.format(staging_id), params=OTHER_BUYER_PARAMS).json()["data"]["document_url"]
+    expires = int(url.split("expires=")[1].split("&")[0])
+    assert abs(expires - (time.time() + expires_in)) < 60
 
 
 def test_btp_persona_constants_match_the_yaml():
