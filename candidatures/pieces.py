@@ -22,8 +22,6 @@ class Piece:
     label: str
     block: Block
     sources: tuple[str, ...] = ()
-    # The document kinds that prove the piece (from a source or uploaded); empty for data-only pieces.
-    document_kinds: tuple[str, ...] = ()
     always: bool = False
     default_for: tuple[str, ...] = ()
     # The company may upload it by hand when the sources did not provide it.
@@ -33,6 +31,11 @@ class Piece:
     @property
     def active_sources(self) -> tuple[str, ...]:
         return tuple(key for key in self.sources if key in registry.SOURCES)
+
+    @property
+    def document_kinds(self) -> tuple[str, ...]:
+        """The kinds of file its sources give (an uploaded file is of the piece's own key)."""
+        return tuple(kind for key in self.active_sources if (kind := registry.SOURCES[key].document_kind))
 
 
 ALL_MARKETS = ("travaux", "services", "fournitures")
@@ -45,7 +48,6 @@ PIECES: dict[str, Piece] = {
             label=_("Identité de l'entreprise et extrait RNE"),
             block=Block.IDENTITE,
             sources=("insee_etablissement", "insee_unite_legale", "inpi_rne_extrait"),
-            document_kinds=("extrait_rne",),
             always=True,
             help_text=_("Raison sociale, adresse, activité, dirigeants (INSEE, INPI)."),
         ),
@@ -54,7 +56,6 @@ PIECES: dict[str, Piece] = {
             label=_("Attestation de vigilance (URSSAF)"),
             block=Block.ATTESTATIONS,
             sources=("urssaf_attestation_vigilance",),
-            document_kinds=("attestation_vigilance",),
             always=True,
         ),
         Piece(
@@ -62,7 +63,6 @@ PIECES: dict[str, Piece] = {
             label=_("Attestation de régularité fiscale (DGFIP)"),
             block=Block.ATTESTATIONS,
             sources=("dgfip_attestation_fiscale",),
-            document_kinds=("attestation_fiscale",),
             always=True,
         ),
         Piece(
@@ -78,7 +78,6 @@ PIECES: dict[str, Piece] = {
             label=_("Chiffres d'affaires des trois derniers exercices"),
             block=Block.CAPACITE,
             sources=("dgfip_chiffres_affaires", "inpi_actes_bilans"),
-            document_kinds=("bilan",),
             default_for=ALL_MARKETS,
         ),
         Piece(
@@ -86,7 +85,6 @@ PIECES: dict[str, Piece] = {
             label=_("Attestation congés payés et chômage intempéries (CIBTP / CNETP)"),
             block=Block.ATTESTATIONS,
             sources=("cibtp_attestation", "cnetp_attestation"),
-            document_kinds=("attestation_conges_payes",),
             default_for=("travaux",),
         ),
         Piece(
@@ -94,7 +92,6 @@ PIECES: dict[str, Piece] = {
             label=_("Attestation de cotisations retraite (PRO BTP)"),
             block=Block.ATTESTATIONS,
             sources=("probtp_attestation", "probtp_conformite"),
-            document_kinds=("attestation_probtp",),
             default_for=("travaux",),
         ),
         Piece(
@@ -108,7 +105,6 @@ PIECES: dict[str, Piece] = {
             label=_("Carte professionnelle travaux publics (FNTP)"),
             block=Block.CERTIFICATIONS,
             sources=("fntp_carte_pro",),
-            document_kinds=("carte_pro_tp",),
             default_for=("travaux",),
         ),
         Piece(
@@ -116,7 +112,6 @@ PIECES: dict[str, Piece] = {
             label=_("Qualification Qualibat"),
             block=Block.CERTIFICATIONS,
             sources=("qualibat",),
-            document_kinds=("qualibat",),
             default_for=("travaux",),
         ),
         Piece(
@@ -124,28 +119,24 @@ PIECES: dict[str, Piece] = {
             label=_("Certificat Qualifelec"),
             block=Block.CERTIFICATIONS,
             sources=("qualifelec",),
-            document_kinds=("qualifelec",),
         ),
         Piece(
             key="certification_rge",
             label=_("Certification RGE (ADEME)"),
             block=Block.CERTIFICATIONS,
             sources=("ademe_rge",),
-            document_kinds=("certification_rge",),
         ),
         Piece(
             key="qualification_opqibi",
             label=_("Qualification OPQIBI (ingénierie)"),
             block=Block.CERTIFICATIONS,
             sources=("opqibi",),
-            document_kinds=("opqibi",),
         ),
         Piece(
             key="certification_qualiopi",
             label=_("Certification Qualiopi (formation)"),
             block=Block.CERTIFICATIONS,
             sources=("carif_oref",),
-            document_kinds=("qualiopi",),
         ),
     )
 }
@@ -157,6 +148,14 @@ BLOCK_LABELS: dict[Block, str] = {
     Block.CERTIFICATIONS: _("Certifications"),
     Block.EXCLUSION: _("Motifs d'exclusion"),
 }
+
+
+def document_label(kind: str) -> str:
+    """The piece a file kind proves, in a buyer's words; the kind itself if no piece knows it."""
+    for piece in PIECES.values():
+        if kind == piece.key or kind in piece.document_kinds:
+            return str(piece.label)
+    return kind
 
 
 def default_pieces(*, market_type: str) -> list[str]:

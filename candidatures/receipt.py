@@ -66,13 +66,6 @@ def _label(choices, value: str) -> str:
         return value
 
 
-def _document_label(kind: str) -> str:
-    for piece in pieces.PIECES.values():
-        if kind == piece.key or kind in piece.document_kinds:
-            return str(piece.label)
-    return kind
-
-
 def receipt_context(*, candidature: Candidature) -> dict:
     """What the template shows, read from the frozen dossier only."""
     frozen = candidature.frozen_dossier
@@ -114,7 +107,7 @@ def receipt_context(*, candidature: Candidature) -> dict:
         ],
         "documents": [
             {
-                "label": _document_label(document.get("kind", "")),
+                "label": pieces.document_label(document.get("kind", "")),
                 "origin": str(Document.Origin.UPLOADED.label)
                 if document.get("source") == Document.UPLOAD_SOURCE
                 else f"{Document.Origin.FETCHED.label} ({registry.label(document.get('source', ''))})",
