@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from connectors import registry
 from connectors.types import Block
 
-from . import pieces, selectors
+from . import pieces, protected, selectors
 from .dossiers import DECLARABLE_FIELDS, declared_rows
 from .models import Candidature, Contestation, Document, ExclusionFlag, SourceFetch
 
@@ -74,7 +74,9 @@ def _explain(fetch: SourceFetch) -> str:
     if status == SourceFetch.Status.NOT_APPLICABLE:
         return _("L'entreprise est hors du périmètre de ce fournisseur.")
     if status == SourceFetch.Status.UNAUTHORIZED:
-        return _("L'acheteur n'est pas habilité à recevoir cette donnée : elle n'a pas été demandée.")
+        # The reason the engine recorded (no habilitation, ended on…, starts on…), so whoever asks sees why.
+        reason = fetch.error_detail or _("L'acheteur n'est pas habilité à recevoir cette donnée.")
+        return _("%(reason)s Elle n'a pas été demandée à la source.") % {"reason": reason}
     detail = fetch.error_detail or _("La source n'a pas répondu.")
     if status == SourceFetch.Status.ERROR and fetch.next_retry_at:
         local = timezone.localtime(fetch.next_retry_at)
@@ -363,15 +365,22 @@ class DossierView:
     total_sources: int
     done_sources: int
     lots: list = field(default_factory=list)
+    identity_hidden: bool = False  # a non-diffusible company seen by a buyer not habilitated for protected data
 
     @property
     def company_name(self) -> str:
-        return company_name(self.candidature)
+        return "" if self.identity_hidden else company_name(self.candidature)
 
     @property
     def identity_label(self) -> str:
-        """What to show in place of the name while it is not known."""
+        """What to show in place of the name while it is not known (or not to be shown)."""
+        if self.identity_hidden:
+            return str(protected.PROTECTED_LABEL)
         return str(IDENTITY_LABELS[self.identity_state])
+
+    @property
+    def identity_explanation(self) -> str:
+        return str(protected.PROTECTED_EXPLANATION) if self.identity_hidden else ""
 
     @property
     def declared_rows(self) -> list[tuple[str, str]]:
@@ -413,8 +422,11 @@ IDENTITY_FIELDS = (
 )
 
 
-def dossier_view(*, candidature: Candidature) -> DossierView:
-    """The page model of a candidature loaded by `candidature_for_view` (no query per row)."""
+def dossier_view(*, candidature: Candidature, hide_identity: bool = False) -> DossierView:
+    """The page model of a candidature loaded by `candidature_for_view` (no query per row).
+
+    `hide_identity`: the viewer may not see the protected identity of a non-diffusible company (`protected`).
+    """
     fetches = list(candidature.fetches.all())
     fetch_by_source = {fetch.source: fetch for fetch in fetches}
     company = getattr(candidature, "company", None)
@@ -422,6 +434,8 @@ def dossier_view(*, candidature: Candidature) -> DossierView:
     declared = candidature.declared
 
     def state_value(name: str, label: str) -> ValueRow:
+        if hide_identity and name in protected.PROTECTED_FIELDS:
+            return ValueRow(name, label, None, "protected")
         value = getattr(company, name, "") if company is not None else ""
         source_key = provenance.get(name)
         if value not in ("", None) and source_key:
@@ -448,7 +462,7 @@ def dossier_view(*, candidature: Candidature) -> DossierView:
         if turnovers and turnover_fetch
         else None
     )
-    dirigeants = company.dirigeants if company is not None else []
+    dirigeants = company.dirigeants if company is not None and not hide_identity else []
     dirigeants_row = None
     if dirigeants and provenance.get("dirigeants"):
         fetch = fetch_by_source.get(provenance["dirigeants"])
@@ -496,6 +510,7 @@ def dossier_view(*, candidature: Candidature) -> DossierView:
         total_sources=len(fetches),
         done_sources=sum(1 for fetch in fetches if fetch.status != SourceFetch.Status.PENDING),
         lots=list(candidature.consultation.lots.all()),
+        identity_hidden=hide_identity,
     )
 
 

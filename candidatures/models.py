@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -6,6 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from connectors import registry
+
+from . import habilitations
 
 siret_validator = RegexValidator(r"^\d{14}$", _("Le SIRET doit comporter 14 chiffres."))
 
@@ -42,27 +45,51 @@ class OrganisationMember(models.Model):
 
 
 class Habilitation(models.Model):
-    """Which sources an organisation may receive, for which use case, under which legal framework, until when."""
+    """Which data an organisation may receive, for which use case, under which legal framework, until when.
+
+    The rules of a grant live in `habilitations.py`; the engine reads the active ones in `selectors`.
+    """
 
     class UseCase(models.TextChoices):
-        MARCHES_PUBLICS = "marches_publics", _("Marchés publics")
-        AIDES_PUBLIQUES = "aides_publiques", _("Aides publiques")
+        MARCHES_PUBLICS = habilitations.MARCHES_PUBLICS, _("Marchés publics")
+        AIDES_PUBLIQUES = habilitations.AIDES_PUBLIQUES, _("Aides publiques")
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="habilitations")
     use_case = models.CharField(_("cas d'usage"), max_length=32, choices=UseCase, default=UseCase.MARCHES_PUBLICS)
-    sources = models.JSONField(_("sources autorisées"), default=list)
+    sources = models.JSONField(_("données autorisées"), default=list)
+    protected_data = models.BooleanField(
+        _("données protégées des entreprises non diffusibles"),
+        default=False,
+        help_text=_("Identité des entreprises non diffusibles (INSEE) : raison sociale, adresse, dirigeants."),
+    )
     cadre_juridique = models.TextField(_("cadre juridique"), blank=True)
+    cadre_juridique_document = models.FileField(
+        _("texte du cadre juridique"), upload_to="habilitations/", max_length=255, blank=True
+    )
     starts_on = models.DateField(_("début"))
     ends_on = models.DateField(_("fin"), null=True, blank=True)
     granted_by = models.CharField(_("accordée par"), max_length=255, blank=True)
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
 
     class Meta:
         verbose_name = _("habilitation")
         verbose_name_plural = _("habilitations")
+        ordering = ["organisation__name", "-starts_on"]
+        indexes = [models.Index(fields=["ends_on"], name="habilitation_ends_on")]
 
     def __str__(self) -> str:
         return f"{self.organisation} — {self.get_use_case_display()}"
+
+    def clean(self) -> None:
+        errors = habilitations.grant_errors(
+            use_case=self.use_case, sources=list(self.sources or []), starts_on=self.starts_on, ends_on=self.ends_on
+        )
+        if errors:
+            raise ValidationError(errors)
+
+    def is_active_on(self, day) -> bool:
+        return self.starts_on <= day and (self.ends_on is None or self.ends_on >= day)
 
 
 class Consultation(models.Model):
@@ -259,25 +286,29 @@ class SourceFetch(models.Model):
 class UpstreamCall(models.Model):
     """The audit trail: every HTTP exchange with an upstream source, whatever its outcome."""
 
-    fetch = models.ForeignKey(SourceFetch, on_delete=models.SET_NULL, null=True, related_name="calls")
-    source = models.CharField(max_length=64)
-    provider = models.CharField(max_length=32)
-    organisation = models.ForeignKey(Organisation, on_delete=models.SET_NULL, null=True, related_name="+")
-    siret = models.CharField(max_length=14, blank=True, db_index=True)
-    siren = models.CharField(max_length=9, blank=True)
-    recipient = models.CharField(max_length=14, blank=True)
-    context = models.CharField(max_length=255, blank=True)
-    object = models.CharField(max_length=255, blank=True)
-    url = models.CharField(max_length=1024)
-    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    error_code = models.CharField(max_length=64, blank=True)
-    duration_ms = models.PositiveIntegerField()
-    attempt = models.PositiveSmallIntegerField(default=1)
-    task_id = models.CharField(max_length=255, blank=True)
-    requested_by = models.CharField(max_length=255, blank=True)
-    rate_limit = models.JSONField(default=dict, blank=True)
-    response_excerpt = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    fetch = models.ForeignKey(
+        SourceFetch, on_delete=models.SET_NULL, null=True, related_name="calls", verbose_name=_("récupération")
+    )
+    source = models.CharField(_("source"), max_length=64)
+    provider = models.CharField(_("fournisseur"), max_length=32)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("organisation")
+    )
+    siret = models.CharField(_("SIRET"), max_length=14, blank=True, db_index=True)
+    siren = models.CharField(_("SIREN"), max_length=9, blank=True)
+    recipient = models.CharField(_("destinataire (recipient)"), max_length=14, blank=True)
+    context = models.CharField(_("contexte"), max_length=255, blank=True)
+    object = models.CharField(_("objet"), max_length=255, blank=True)
+    url = models.CharField(_("adresse appelée"), max_length=1024)
+    http_status = models.PositiveSmallIntegerField(_("statut HTTP"), null=True, blank=True)
+    error_code = models.CharField(_("code d'erreur"), max_length=64, blank=True)
+    duration_ms = models.PositiveIntegerField(_("durée (ms)"))
+    attempt = models.PositiveSmallIntegerField(_("tentative"), default=1)
+    task_id = models.CharField(_("tâche"), max_length=255, blank=True)
+    requested_by = models.CharField(_("demandé par"), max_length=255, blank=True)
+    rate_limit = models.JSONField(_("quota (en-têtes RateLimit)"), default=dict, blank=True)
+    response_excerpt = models.TextField(_("extrait de la réponse d'erreur"), blank=True)
+    created_at = models.DateTimeField(_("date"), auto_now_add=True, db_index=True)
 
     class Meta:
         verbose_name = _("appel amont")
@@ -286,6 +317,44 @@ class UpstreamCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} {self.http_status or '—'} ({self.created_at:%Y-%m-%d %H:%M:%S})"
+
+
+class DossierAccess(models.Model):
+    """The audit trail of the buyers' side: who opened which dossier or downloaded which file, when."""
+
+    class Action(models.TextChoices):
+        VIEW = "view", _("Consultation du dossier")
+        DOCUMENT = "document", _("Téléchargement d'un justificatif")
+        ATTACHMENT = "attachment", _("Téléchargement d'une pièce de contestation")
+        RECEIPT = "receipt", _("Téléchargement du récépissé")
+        ZIP = "zip", _("Téléchargement du dossier complet (ZIP)")
+        REFRESH = "refresh", _("Actualisation d'une source")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("utilisateur")
+    )
+    # Copied, not only linked: the trail must still say who it was once the account or the dossier is gone.
+    user_email = models.CharField(_("adresse électronique"), max_length=255, blank=True)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("organisation")
+    )
+    candidature = models.ForeignKey(
+        Candidature, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("candidature")
+    )
+    siret = models.CharField(_("SIRET"), max_length=14, db_index=True)
+    consultation_reference = models.CharField(_("consultation"), max_length=50, blank=True)
+    action = models.CharField(_("action"), max_length=16, choices=Action)
+    detail = models.CharField(_("détail"), max_length=255, blank=True)
+    ip_address = models.GenericIPAddressField(_("adresse IP"), null=True, blank=True)
+    created_at = models.DateTimeField(_("date"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("accès d'un acheteur à un dossier")
+        verbose_name_plural = _("accès des acheteurs aux dossiers (journal d'audit)")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user_email} — {self.get_action_display()} — {self.siret}"
 
 
 def document_upload_to(instance: "Document", filename: str) -> str:

@@ -16,7 +16,7 @@ from weasyprint.urls import URLFetcher
 
 from connectors import registry
 
-from . import pieces
+from . import pieces, protected
 from .dossier_view import FLAG_LABELS, evidence_rows, known_first
 from .dossiers import declared_rows
 from .models import Candidature, Document, ExclusionFlag, SourceFetch
@@ -66,11 +66,14 @@ def _label(choices, value: str) -> str:
         return value
 
 
-def receipt_context(*, candidature: Candidature) -> dict:
-    """What the template shows, read from the frozen dossier only."""
+def receipt_context(*, candidature: Candidature, hide_identity: bool = False) -> dict:
+    """What the template shows, read from the frozen dossier only (without the protected identity of a
+    non-diffusible company when `hide_identity`: that copy is rendered for its reader, never stored)."""
     frozen = candidature.frozen_dossier
     if not frozen:
         raise ValueError(f"Candidature {candidature.pk} has no frozen dossier: it was not submitted.")
+    if hide_identity:
+        frozen = protected.masked_frozen_dossier(frozen)
     dossier = frozen.get("dossier") or {}
     consultation = frozen.get("consultation") or {}
     declaration = frozen.get("declaration") or {}
@@ -133,8 +136,10 @@ def receipt_context(*, candidature: Candidature) -> dict:
     }
 
 
-def receipt_pdf(*, candidature: Candidature) -> bytes:
+def receipt_pdf(*, candidature: Candidature, hide_identity: bool = False) -> bytes:
     """The A4 PDF receipt of a submitted candidature."""
     with translation.override("fr"):
-        html = render_to_string("receipts/receipt.html", receipt_context(candidature=candidature))
+        html = render_to_string(
+            "receipts/receipt.html", receipt_context(candidature=candidature, hide_identity=hide_identity)
+        )
         return HTML(string=html, base_url=None, url_fetcher=_RefusingFetcher()).write_pdf()

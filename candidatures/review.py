@@ -15,6 +15,7 @@ from datetime import date, datetime
 
 from django.db.models import (
     Case,
+    CharField,
     Count,
     DateTimeField,
     Exists,
@@ -34,9 +35,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import dossiers, pieces, selectors
+from . import dossiers, pieces, protected, selectors
 from .dossier_view import IDENTITY_LABELS, company_name, flag_title, piece_states
 from .models import Candidature, Consultation, ContestationAttachment, Document, ExclusionFlag, SourceFetch
+from .receipt import receipt_pdf
 from .storage import download_name
 
 logger = logging.getLogger(__name__)
@@ -126,8 +128,17 @@ def _last_refresh():
     return Subquery(latest, output_field=DateTimeField())
 
 
-def review_queryset(*, consultation: Consultation, filters: ReviewFilters) -> QuerySet[Candidature]:
-    """The consultation's candidatures, filtered and sorted in SQL, with what each row needs prefetched."""
+def review_queryset(
+    *, consultation: Consultation, filters: ReviewFilters, may_see_protected: bool = True
+) -> QuerySet[Candidature]:
+    """The consultation's candidatures, filtered and sorted in SQL, with what each row needs prefetched.
+
+    Without `may_see_protected`, a non-diffusible company's name neither sorts nor matches a search: the order
+    of the rows or the answer to a search must not reveal the name the page hides.
+    """
+    name = Lower(NullIf("company__raison_sociale", Value("")))
+    if not may_see_protected:
+        name = Case(When(company__diffusible=False, then=Value(None)), default=name, output_field=CharField())
     queryset = (
         Candidature.objects.filter(consultation=consultation)
         .select_related("company")
@@ -135,7 +146,7 @@ def review_queryset(*, consultation: Consultation, filters: ReviewFilters) -> Qu
             exclusion_count=_flag_count(ExclusionFlag.Severity.EXCLUSION),
             warning_count=_flag_count(ExclusionFlag.Severity.WARNING),
             last_refresh=_last_refresh(),
-            company_sort=Lower(NullIf("company__raison_sociale", Value(""))),
+            company_sort=name,
             state_rank=Case(
                 When(submitted_at__isnull=False, then=Value(2)),
                 When(status=Candidature.Status.COMPLETE, then=Value(1)),
@@ -166,6 +177,8 @@ def review_queryset(*, consultation: Consultation, filters: ReviewFilters) -> Qu
     if filters.search:
         digits = filters.search.replace(" ", "")
         condition = Q(company__raison_sociale__icontains=filters.search)
+        if not may_see_protected:
+            condition &= Q(company__diffusible=True)
         if digits.isdigit():
             condition |= Q(siret__contains=digits)
         queryset = queryset.filter(condition)
@@ -210,10 +223,13 @@ class ReviewRow:
         return STATE_BADGES[self.state]
 
 
-def review_rows(*, candidatures: list[Candidature], consultation: Consultation, today: date) -> list[ReviewRow]:
+def review_rows(
+    *, candidatures: list[Candidature], consultation: Consultation, today: date, may_see_protected: bool = True
+) -> list[ReviewRow]:
     """What each row of the table shows, from the prefetched rows (no query)."""
     rows = []
     for candidature in candidatures:
+        hidden = protected.identity_hidden(candidature=candidature, may_see_protected=may_see_protected)
         flags = list(candidature.exclusion_flags.all())
         states = piece_states(
             required_keys=consultation.required_pieces,
@@ -224,8 +240,12 @@ def review_rows(*, candidatures: list[Candidature], consultation: Consultation, 
         rows.append(
             ReviewRow(
                 candidature=candidature,
-                company_name=company_name(candidature),
-                identity_label=str(IDENTITY_LABELS[selectors.identity_state(candidature=candidature)]),
+                company_name="" if hidden else company_name(candidature),
+                identity_label=str(
+                    protected.PROTECTED_LABEL
+                    if hidden
+                    else IDENTITY_LABELS[selectors.identity_state(candidature=candidature)]
+                ),
                 state=state_of(candidature),
                 state_label=state_label(candidature),
                 exclusions=[flag_title(f.code) for f in flags if f.severity == ExclusionFlag.Severity.EXCLUSION],
@@ -255,17 +275,29 @@ def consultation_counts(*, organisation) -> QuerySet[Consultation]:
 ZIP_SPOOL_BYTES = 16 * 1024 * 1024
 
 
-def zip_entries(*, candidature: Candidature) -> list[tuple[str, object]]:
+def zip_entries(*, candidature: Candidature, hide_identity: bool = False) -> list[tuple[str, object]]:
     """(name in the archive, file field or bytes), numbered with clear names (`01-attestation_vigilance-<siret>.pdf`):
-    the receipt and the submitted dossier, the documents in catalogue order, then the contestation files."""
+    the receipt and the submitted dossier, the documents in catalogue order, then the contestation files.
+
+    `hide_identity`: a reader not habilitated for a non-diffusible company's identity gets a receipt and a
+    dossier rendered without it (and told so); the fingerprint printed on the receipt is the real dossier's.
+    """
     siret = candidature.siret
     entries: list[tuple[str, object]] = []
     if candidature.is_submitted:
-        # Rendered beforehand by the view (`dossiers.candidature_receipt`); None if that failed: listed as missing.
-        receipt = candidature.receipt or None
+        if hide_identity:
+            receipt = receipt_pdf(candidature=candidature, hide_identity=True)
+        else:
+            # Rendered beforehand by the view (`dossiers.candidature_receipt`); None if that failed: listed missing.
+            receipt = candidature.receipt or None
         entries.append((download_name("00", "recepisse", siret, content_type="application/pdf"), receipt))
     if candidature.is_submitted and candidature.frozen_dossier is not None:
-        entries.append((f"00-dossier-depose-{siret}.json", dossiers.canonical_json(candidature.frozen_dossier)))
+        if hide_identity:
+            masked = protected.masked_frozen_dossier(candidature.frozen_dossier)
+            entries.append((f"00-dossier-depose-{siret}-identite-masquee.json", dossiers.canonical_json(masked)))
+            entries.append(("00-LISEZMOI-identite-protegee.txt", (str(MASKED_NOTE) + "\n").encode()))
+        else:
+            entries.append((f"00-dossier-depose-{siret}.json", dossiers.canonical_json(candidature.frozen_dossier)))
     order = {key: index for index, key in enumerate(pieces.PIECES)}
     piece_of_source = {source: piece.key for piece in pieces.PIECES.values() for source in piece.sources}
 
@@ -297,14 +329,22 @@ def zip_entries(*, candidature: Candidature) -> list[tuple[str, object]]:
     return entries
 
 
-def dossier_zip(*, candidature: Candidature):
+MASKED_NOTE = gettext_lazy(
+    "Cette entreprise n'est pas diffusible au répertoire SIRENE : son identité est une donnée protégée, que votre "
+    "organisation n'est pas habilitée à recevoir. Le récépissé et le dossier de cette archive ont été établis sans "
+    "elle. L'empreinte SHA-256 imprimée sur le récépissé est celle du dossier déposé complet, conservé par Passe "
+    "Marché : elle ne correspond donc pas au fichier JSON masqué."
+)
+
+
+def dossier_zip(*, candidature: Candidature, hide_identity: bool = False):
     """Every file of the dossier in one ZIP, in a spooled temporary file (memory, then disk), rewound.
     A file missing from storage (or a receipt that could not be rendered) is listed in a LISEZMOI file rather
     than failing the whole download."""
     spool = tempfile.SpooledTemporaryFile(max_size=ZIP_SPOOL_BYTES)  # noqa: SIM115 (closed by the response)
     missing = []
     with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, content in zip_entries(candidature=candidature):
+        for name, content in zip_entries(candidature=candidature, hide_identity=hide_identity):
             if isinstance(content, bytes):
                 archive.writestr(name, content)
                 continue

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 
 from django.db.models import Prefetch, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from connectors import registry
 from connectors.types import SourceResult
@@ -16,18 +17,62 @@ from .models import Candidature, Habilitation, Organisation, SourceFetch
 DOSSIER_SCHEMA = "passemarche.dossier/1"
 
 
+def active_habilitations(*, organisation: Organisation, on: date | None = None) -> list[Habilitation]:
+    """The organisation's public-procurement habilitations in force on that day (today by default)."""
+    on = on or timezone.localdate()
+    return list(
+        organisation.habilitations.filter(
+            Q(ends_on__isnull=True) | Q(ends_on__gte=on),
+            use_case=Habilitation.UseCase.MARCHES_PUBLICS,
+            starts_on__lte=on,
+        )
+    )
+
+
+def habilitations_expiring(*, within_days: int, on: date | None = None) -> list[Habilitation]:
+    """Habilitations in force that end within that many days: the admins renew them or let them end knowingly."""
+    on = on or timezone.localdate()
+    return list(
+        Habilitation.objects.select_related("organisation")
+        .filter(starts_on__lte=on, ends_on__gte=on, ends_on__lte=on + timedelta(days=within_days))
+        .order_by("ends_on", "organisation__name")
+    )
+
+
 def habilitated_sources(*, organisation: Organisation, on: date | None = None) -> set[str]:
     """Sources the organisation may receive for public procurement on that day."""
-    on = on or timezone.localdate()
-    habilitations = organisation.habilitations.filter(
-        Q(ends_on__isnull=True) | Q(ends_on__gte=on),
-        use_case=Habilitation.UseCase.MARCHES_PUBLICS,
-        starts_on__lte=on,
-    )
     allowed: set[str] = set()
-    for habilitation in habilitations:
+    for habilitation in active_habilitations(organisation=organisation, on=on):
         allowed.update(habilitation.sources)
     return allowed & set(registry.SOURCES)
+
+
+def may_see_protected_identity(*, organisation: Organisation | None, on: date | None = None) -> bool:
+    """Whether the organisation is habilitated for the protected identity of non-diffusible companies."""
+    if organisation is None:
+        return False
+    return any(habilitation.protected_data for habilitation in active_habilitations(organisation=organisation, on=on))
+
+
+def unauthorized_reason(*, organisation: Organisation, source: str, on: date | None = None) -> str:
+    """Why a source is not called for this organisation on that day, in the words of its habilitations."""
+    on = on or timezone.localdate()
+    covering = [
+        habilitation
+        for habilitation in organisation.habilitations.filter(use_case=Habilitation.UseCase.MARCHES_PUBLICS)
+        if source in habilitation.sources
+    ]
+    ended = max((h.ends_on for h in covering if h.ends_on is not None and h.ends_on < on), default=None)
+    upcoming = min((h.starts_on for h in covering if h.starts_on > on), default=None)
+    if upcoming is not None:
+        return _("L'habilitation de l'organisation acheteuse pour cette donnée ne commence que le %(date)s.") % {
+            "date": upcoming.strftime("%d/%m/%Y")
+        }
+    if ended is not None:
+        return _("L'habilitation de l'organisation acheteuse pour cette donnée a pris fin le %(date)s.") % {
+            "date": ended.strftime("%d/%m/%Y")
+        }
+    return _("L'organisation acheteuse n'est pas habilitée à recevoir cette donnée.")
 
 
 def fetch_for_task(*, fetch_id: int) -> SourceFetch | None:

@@ -16,7 +16,7 @@ from connectors.inpi import ExtraitRne
 from connectors.insee import InseeEtablissement, InseeUniteLegale
 from connectors.types import CallRecord, FetchedDocument, SourceResult
 
-from . import exclusions, pieces, selectors, storage
+from . import exclusions, habilitations, pieces, selectors, storage
 from .models import (
     Candidature,
     CompanyIdentity,
@@ -44,6 +44,12 @@ def organisation_get_or_create(
 ) -> tuple[Organisation, bool]:
     """A buyer organisation; a new one gets the default public-procurement habilitation (or `sources`)."""
     siret = validate_siret(siret)
+    granted = sorted(set(sources) if sources is not None else PUBLIC_PROCUREMENT_SOURCES)
+    errors_by_field = habilitations.grant_errors(
+        use_case=Habilitation.UseCase.MARCHES_PUBLICS, sources=granted, starts_on=None, ends_on=None
+    )
+    if errors_by_field:
+        raise ValueError(" ".join(str(message) for message in errors_by_field.values()))
     with transaction.atomic():
         organisation, created = Organisation.objects.get_or_create(
             siret=siret, defaults={"name": name or f"Organisation {siret}"}
@@ -52,7 +58,7 @@ def organisation_get_or_create(
             Habilitation.objects.create(
                 organisation=organisation,
                 use_case=Habilitation.UseCase.MARCHES_PUBLICS,
-                sources=sorted(set(sources) if sources is not None else PUBLIC_PROCUREMENT_SOURCES),
+                sources=granted,
                 cadre_juridique=DEFAULT_CADRE_JURIDIQUE,
                 starts_on=timezone.localdate(),
                 granted_by=granted_by or "habilitation par défaut (marchés publics)",
@@ -113,7 +119,10 @@ def candidature_start(
                     source=key,
                     status=SourceFetch.Status.PENDING if key in allowed else SourceFetch.Status.UNAUTHORIZED,
                     fetched_at=None if key in allowed else now,
-                    error_detail="" if key in allowed else "L'organisation acheteuse n'est pas habilitée.",
+                    error_code="" if key in allowed else UNAUTHORIZED_CODE,
+                    error_detail=""
+                    if key in allowed
+                    else selectors.unauthorized_reason(organisation=consultation.organisation, source=key),
                 )
                 for key in sources_needed(consultation=consultation)
             ]
@@ -124,6 +133,33 @@ def candidature_start(
         else:
             _candidature_refresh_status(candidature)
     return candidature, True
+
+
+UNAUTHORIZED_CODE = "non_habilite"
+
+
+def fetch_is_authorized(*, fetch: SourceFetch) -> bool:
+    """The check before every call: the buyer organisation's habilitation for this source, today."""
+    organisation = fetch.candidature.consultation.organisation
+    return fetch.source in selectors.habilitated_sources(organisation=organisation)
+
+
+def fetch_store_unauthorized(*, fetch: SourceFetch) -> SourceFetch:
+    """End a fetch `unauthorized` without calling anything: no habilitation covers it today."""
+    now = timezone.now()
+    with transaction.atomic():
+        candidature = Candidature.objects.select_for_update().get(pk=fetch.candidature_id)
+        fetch.status = SourceFetch.Status.UNAUTHORIZED
+        fetch.http_status = None
+        fetch.error_code = UNAUTHORIZED_CODE
+        fetch.error_detail = selectors.unauthorized_reason(
+            organisation=candidature.consultation.organisation, source=fetch.source
+        )
+        fetch.fetched_at = now
+        fetch.next_retry_at = None
+        fetch.save()
+        _candidature_refresh_status(candidature)
+    return fetch
 
 
 def _enqueue_fetches(fetch_ids: list[int], requested_by: str = "") -> None:

@@ -10,7 +10,7 @@ from django.conf import settings
 from connectors import errors, registry
 from connectors.types import CallContext
 
-from . import selectors, services
+from . import audit, selectors, services
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +21,10 @@ def fetch_source(self, fetch_id: int, requested_by: str = "") -> str:
     fetch = services.fetch_begin_attempt(fetch_id=fetch_id, task_id=self.request.id or "")
     if fetch is None:
         return "skipped"
+    if not services.fetch_is_authorized(fetch=fetch):
+        # A habilitation may have ended between the request and this attempt (or a refresh): never call.
+        services.fetch_store_unauthorized(fetch=fetch)
+        return fetch.status
     candidature = fetch.candidature
     source = registry.get_source(fetch.source)
     call = CallContext(
@@ -70,3 +74,16 @@ def _retry_or_give_up(task, *, fetch, error: Exception, retry_after: float | Non
 def retry_due_fetches() -> int:
     """Periodic: re-enqueue the fetches whose scheduled retry (a long `retry_in`) has come."""
     return sum(services.fetch_reschedule(fetch_id=fetch_id) for fetch_id in selectors.fetches_due_for_retry())
+
+
+@shared_task(name="candidatures.tasks.purge_audit_trail")
+def purge_audit_trail() -> dict:
+    """Periodic: delete the audit rows older than AUDIT_RETENTION_DAYS."""
+    result = audit.audit_purge()
+    logger.info(
+        "Audit trail purged before %s: %s upstream calls, %s dossier accesses",
+        result.cutoff.isoformat(),
+        result.upstream_calls,
+        result.dossier_accesses,
+    )
+    return {"upstream_calls": result.upstream_calls, "dossier_accesses": result.dossier_accesses}

@@ -155,7 +155,9 @@ def _call_record(
         status = response.status_code
         rate_limit = _rate_limit_headers(response)
         content_type = response.headers.get("Content-Type", "")
-        if "json" in content_type or "text" in content_type:
+        # Only error answers are excerpted: a success carries the company's data (protected for non-diffusible
+        # companies), kept once as evidence on the fetch, never copied into the audit trail.
+        if status >= 400 and ("json" in content_type or "text" in content_type):
             excerpt = response.content[:EXCERPT_CHARS].decode("utf-8", errors="replace")
         if status >= 400:
             error_code = str(_first_error(_json_or_none(response)).get("code") or "")

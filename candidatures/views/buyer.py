@@ -18,10 +18,10 @@ from django.views.decorators.http import require_POST
 
 from connectors import registry
 
-from .. import consultations, dossier_view, dossiers, pieces, review
+from .. import audit, consultations, dossier_view, dossiers, pieces, protected, review
 from ..access import candidature_for_buyer, candidature_view_for_buyer, consultation_for_buyer, require_buyer
 from ..forms_buyer import ConsultationForm, ReviewFilterForm
-from ..models import Consultation, SourceFetch
+from ..models import Consultation, DossierAccess, SourceFetch
 from ..storage import ZIP, download_name
 from .files import attachment_response, document_response, ensure_receipt, private_response, receipt_response
 
@@ -107,10 +107,19 @@ def consultation_publish(request, pk: int):
 @login_required
 def consultation_review(request, pk: int):
     consultation = consultation_for_buyer(request, pk)
+    may_see_protected = protected.buyer_may_see_protected(consultation.organisation)
     filters = review.review_filters(request.GET)
-    paginator = Paginator(review.review_queryset(consultation=consultation, filters=filters), review.PAGE_SIZE)
+    paginator = Paginator(
+        review.review_queryset(consultation=consultation, filters=filters, may_see_protected=may_see_protected),
+        review.PAGE_SIZE,
+    )
     page = paginator.get_page(request.GET.get("page"))
-    rows = review.review_rows(candidatures=list(page), consultation=consultation, today=timezone.localdate())
+    rows = review.review_rows(
+        candidatures=list(page),
+        consultation=consultation,
+        today=timezone.localdate(),
+        may_see_protected=may_see_protected,
+    )
     columns = [
         {
             "key": key,
@@ -139,10 +148,29 @@ def consultation_review(request, pk: int):
     )
 
 
+def _record(request, candidature, action: str, detail: str = "") -> None:
+    audit.dossier_access_record(
+        user=request.user,
+        organisation=candidature.consultation.organisation,
+        candidature=candidature,
+        action=action,
+        detail=detail,
+        ip_address=audit.client_ip(request),
+    )
+
+
+def _identity_hidden(candidature) -> bool:
+    return protected.identity_hidden(
+        candidature=candidature,
+        may_see_protected=protected.buyer_may_see_protected(candidature.consultation.organisation),
+    )
+
+
 @login_required
 def candidature_detail(request, pk: int):
     candidature = candidature_view_for_buyer(request, pk)
-    view = dossier_view.dossier_view(candidature=candidature)
+    _record(request, candidature, DossierAccess.Action.VIEW)
+    view = dossier_view.dossier_view(candidature=candidature, hide_identity=_identity_hidden(candidature))
     return render(
         request,
         "acheteur/candidature.html",
@@ -169,31 +197,45 @@ def candidature_refetch(request, pk: int, source: str):
     except dossiers.DossierError as error:
         messages.error(request, error.message)
     else:
+        _record(request, candidature, DossierAccess.Action.REFRESH, detail=source)
         messages.success(request, _("Actualisation demandée : %(source)s.") % {"source": label})
     return redirect(reverse("buyer_candidature", args=[candidature.pk]) + "#sources")
 
 
 @login_required
 def candidature_receipt(request, pk: int):
-    return receipt_response(candidature_for_buyer(request, pk))
+    candidature = candidature_for_buyer(request, pk)
+    response = receipt_response(candidature, hide_identity=_identity_hidden(candidature))
+    _record(request, candidature, DossierAccess.Action.RECEIPT)
+    return response
 
 
 @login_required
 def document_download(request, pk: int, document: int):
-    return document_response(candidature_for_buyer(request, pk), document)
+    candidature = candidature_for_buyer(request, pk)
+    response = document_response(candidature, document)
+    _record(request, candidature, DossierAccess.Action.DOCUMENT, detail=response.filename)
+    return response
 
 
 @login_required
 def contestation_file(request, pk: int, attachment: int):
-    return attachment_response(candidature_for_buyer(request, pk), attachment)
+    candidature = candidature_for_buyer(request, pk)
+    response = attachment_response(candidature, attachment)
+    _record(request, candidature, DossierAccess.Action.ATTACHMENT, detail=response.filename)
+    return response
 
 
 @login_required
 def candidature_zip(request, pk: int):
     candidature = candidature_for_buyer(request, pk)
-    ensure_receipt(candidature)
-    return private_response(
-        review.dossier_zip(candidature=candidature),
+    hide_identity = _identity_hidden(candidature)
+    if not hide_identity:
+        ensure_receipt(candidature)
+    response = private_response(
+        review.dossier_zip(candidature=candidature, hide_identity=hide_identity),
         filename=download_name("dossier", candidature.siret, candidature.consultation.reference, content_type=ZIP),
         content_type=ZIP,
     )
+    _record(request, candidature, DossierAccess.Action.ZIP)
+    return response

@@ -5,6 +5,7 @@ The views of both roles find the candidature through their access helper, then a
 
 from __future__ import annotations
 
+import io
 import logging
 
 from django.http import FileResponse, Http404, HttpResponse
@@ -13,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from ..dossiers import candidature_receipt
 from ..models import Candidature, ContestationAttachment
+from ..receipt import receipt_pdf
 from ..storage import download_name
 
 logger = logging.getLogger(__name__)
@@ -43,9 +45,17 @@ def ensure_receipt(candidature: Candidature):
         return None
 
 
-def receipt_response(candidature: Candidature):
+def receipt_response(candidature: Candidature, *, hide_identity: bool = False):
+    """The stored receipt; for a reader not habilitated for a non-diffusible company's identity, a copy rendered
+    now without it (never stored: the stored receipt is the company's)."""
     if not candidature.is_submitted:
         raise Http404
+    if hide_identity:
+        return private_response(
+            io.BytesIO(receipt_pdf(candidature=candidature, hide_identity=True)),
+            filename=_receipt_name(candidature),
+            content_type="application/pdf",
+        )
     receipt = ensure_receipt(candidature)
     if receipt is None:
         return HttpResponse(
@@ -53,12 +63,12 @@ def receipt_response(candidature: Candidature):
             status=503,
             content_type="text/plain; charset=utf-8",
         )
-    return file_response(
-        receipt,
-        filename=download_name(
-            "recepisse", candidature.consultation.reference, candidature.siret, content_type="application/pdf"
-        ),
-        content_type="application/pdf",
+    return file_response(receipt, filename=_receipt_name(candidature), content_type="application/pdf")
+
+
+def _receipt_name(candidature: Candidature) -> str:
+    return download_name(
+        "recepisse", candidature.consultation.reference, candidature.siret, content_type="application/pdf"
     )
 
 

@@ -107,7 +107,7 @@ def test_the_receipt_shows_the_dossier_as_submitted(frozen_candidature):
     assert "Marie Curie" in text
     assert "marie@example.test" in text
     assert "23 novembre 2026 à 14 h 05" in text, "the submission time is in Paris time"
-    assert "L. 2141-1 à L. 2141-5" in text
+    assert "L.\u00a02141-1 à L.\u00a02141-5" in text  # non-breaking: an article number never starts a line
     assert registry.SOURCES["dgfip_chiffres_affaires"].label in text
     assert "Récupéré" in text and "Non trouvé" in text
     assert "900\u202f001" in text or "900 001" in text

@@ -85,7 +85,8 @@ def test_on_call_receives_one_record_per_exchange(http, call, call_records):
     assert json_call.http_status == 200
     assert json_call.error_code == ""
     assert json_call.rate_limit == rate_limit
-    assert '"siren": "552049447"' in json_call.response_excerpt
+    # A success carries the company's data: kept on the fetch as evidence, never copied into the audit trail.
+    assert json_call.response_excerpt == ""
     assert json_call.duration_ms >= 0
     assert document_call.provider == "document"
     assert document_call.http_status == 200
@@ -101,6 +102,7 @@ def test_on_call_records_failures_with_their_code(http, call, call_records):
     assert record.http_status == 404
     assert record.error_code == "04003"
     assert record.rate_limit == {"RateLimit-Remaining": "12"}
+    assert '"code": "04003"' in record.response_excerpt  # an error answer is kept: it says why
 
 
 def test_on_call_records_a_timeout_without_status(http, call, call_records):
