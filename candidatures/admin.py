@@ -8,10 +8,11 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.models import LogEntry
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, StreamingHttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -378,7 +379,12 @@ class CsvExportMixin:
         if not self.has_view_permission(request):
             raise PermissionDenied
         # The changelist's own filters, search and date drill-down, read from the same query string.
-        changelist = self.get_changelist_instance(request)
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            # What the changelist itself does with a hand-made query string: back to the list, flagged.
+            opts = self.model._meta
+            return redirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist") + "?e=1")
         return self._csv_response(request, changelist.get_queryset(request))
 
     def _csv_response(self, request, queryset):

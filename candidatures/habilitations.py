@@ -45,16 +45,19 @@ def family_choices() -> list[tuple[str, str]]:
 
 
 def grant_errors(*, use_case: str, sources: list[str], starts_on: date | None, ends_on: date | None) -> dict:
-    """Field name → French message, for every rule the grant breaks; empty when it may be saved."""
-    errors: dict[str, str] = {}
+    """Field name → French messages, one for every rule the grant breaks; empty when it may be saved."""
+    errors: dict[str, list[str]] = {}
     unknown = sorted(set(sources) - set(DATA_FAMILIES))
     if unknown:
-        errors["sources"] = _("Données inconnues du catalogue : %(keys)s.") % {"keys": ", ".join(unknown)}
+        errors.setdefault("sources", []).append(
+            _("Données inconnues du catalogue : %(keys)s.") % {"keys": ", ".join(unknown)}
+        )
     forbidden = [NOT_FOR_MARCHES_PUBLICS[key].label for key in sources if key in NOT_FOR_MARCHES_PUBLICS]
     if use_case == MARCHES_PUBLICS and forbidden:
-        errors["sources"] = _(
-            "Ces données ne sont pas ouvertes aux marchés publics par API Entreprise : %(labels)s."
-        ) % {"labels": ", ".join(forbidden)}
+        errors.setdefault("sources", []).append(
+            _("Ces données ne sont pas ouvertes aux marchés publics par API Entreprise : %(labels)s.")
+            % {"labels": ", ".join(forbidden)}
+        )
     if starts_on and ends_on and ends_on < starts_on:
-        errors["ends_on"] = _("La fin de l'habilitation ne peut pas précéder son début.")
+        errors.setdefault("ends_on", []).append(_("La fin de l'habilitation ne peut pas précéder son début."))
     return errors

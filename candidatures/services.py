@@ -49,7 +49,7 @@ def organisation_get_or_create(
         use_case=Habilitation.UseCase.MARCHES_PUBLICS, sources=granted, starts_on=None, ends_on=None
     )
     if errors_by_field:
-        raise ValueError(" ".join(str(message) for message in errors_by_field.values()))
+        raise ValueError(" ".join(str(message) for messages in errors_by_field.values() for message in messages))
     with transaction.atomic():
         organisation, created = Organisation.objects.get_or_create(
             siret=siret, defaults={"name": name or f"Organisation {siret}"}
