@@ -1,4 +1,5 @@
-"""Fixtures shared by every folder: per-test MEDIA_ROOT, and the live stack of the integration and browser tests.
+"""Fixtures shared by every folder: per-test MEDIA_ROOT, a real clamd scanning every upload, and the live stack
+of the integration and browser tests.
 
 The integration and browser tests run a real Celery worker (a separate process) and the sandbox over real HTTP.
 The worker shares the test database (a file for SQLite, the test database for PostgreSQL) and the broker
@@ -7,14 +8,20 @@ The worker shares the test database (a file for SQLite, the test database for Po
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
 
 import pytest
 import requests
 from django.conf import settings
 from django.db import connection
 
+from candidatures import antivirus
 from connectors.sandbox.server import start_in_thread
 from passemarche.celery import app as celery_app
 from passemarche.worker_process import start_worker, stop_worker
@@ -100,3 +107,86 @@ def faults(sandbox):
     requests.delete(f"{sandbox.base_url}/__sandbox__/calls", timeout=5)
     yield Faults()
     requests.delete(f"{sandbox.base_url}/__sandbox__/faults", timeout=5)
+
+
+@functools.cache
+def clamd_binary() -> str | None:
+    """clamd of Debian's clamav-daemon (in /usr/sbin, often off a user's PATH), or CLAMD_PATH."""
+    if os.environ.get("CLAMD_PATH"):
+        return os.environ["CLAMD_PATH"] if os.access(os.environ["CLAMD_PATH"], os.X_OK) else None
+    return shutil.which("clamd", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"]))
+
+
+@dataclass(frozen=True)
+class Clamd:
+    url: str  # unix:// socket, what CLAMAV_URL points at in the tests
+    tcp_url: str  # the same clamd on loopback TCP
+    # The EICAR test string: the only signature of this clamd (an .ndb body signature, so it is found
+    # anywhere in a file, e.g. inside a PDF).
+    EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+
+def _free_tcp_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def clamd(tmp_path_factory):
+    """A real clamd for the test session, on a signature database of one EICAR signature (no freshclam).
+
+    Without clamd: skipped locally (with the reason), failed in CI (CI=true), like the browser tests.
+    """
+    binary = clamd_binary()
+    if binary is None:
+        reason = "clamd not found (apt-get install clamav-daemon, or set CLAMD_PATH)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{reason}: the antivirus tests must run in CI.", pytrace=False)
+        pytest.skip(reason)
+    folder = tmp_path_factory.mktemp("clamd")
+    (folder / "db").mkdir()
+    (folder / "db" / "eicar.ndb").write_text(f"Eicar-Test-Signature:0:*:{Clamd.EICAR.hex()}\n")
+    port = _free_tcp_port()
+    config = folder / "clamd.conf"
+    # No `User`: clamd keeps the user that runs the tests (root included). StreamMaxLength above UPLOAD_MAX_BYTES.
+    config.write_text(
+        f"Foreground yes\nLocalSocket {folder}/clamd.ctl\nTCPSocket {port}\nTCPAddr 127.0.0.1\n"
+        f"DatabaseDirectory {folder}/db\nPidFile {folder}/clamd.pid\nLogFile {folder}/clamd.log\n"
+        "StreamMaxLength 20M\n"
+    )
+    output = folder / "clamd.out"
+    with output.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603 (clamd from PATH or CLAMD_PATH, our own config)
+            [binary, "-c", str(config)], stdout=out, stderr=subprocess.STDOUT
+        )
+    handle = Clamd(url=f"unix://{folder}/clamd.ctl", tcp_url=f"tcp://127.0.0.1:{port}")
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            antivirus.ping(url=handle.url, timeout=1)
+            break
+        except antivirus.ScannerUnavailable as error:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                process.wait()
+                pytest.fail(f"clamd did not answer PING ({error.reason}); its output:\n{output.read_text()}")
+            time.sleep(0.05)
+    yield handle
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(autouse=True)
+def _scanned_uploads(request):
+    """Every upload of the suite goes through the real clamd when clamd is installed (always in CI).
+
+    Without clamd (locally only), scanning stays disabled, whatever the developer's .env says, and the
+    antivirus tests (which need `clamd` itself) are skipped.
+    """
+    settings = request.getfixturevalue("settings")
+    settings.CLAMAV_URL = request.getfixturevalue("clamd").url if clamd_binary() else ""
