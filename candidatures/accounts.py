@@ -16,6 +16,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.utils.translation import gettext_lazy as _
 
 from connectors.identifiers import InvalidIdentifier
 
@@ -78,6 +79,12 @@ def _proconnect_claims(sociallogin) -> dict[str, Any] | None:
 class AccountAdapter(DefaultAccountAdapter):
     """allauth's defaults (French from its translations; codes and verification from the settings), but emails
     speak of the service, not of the host name (no sites framework here)."""
+
+    # allauth's French translation misses the message of its brute-force protection (ACCOUNT_RATE_LIMITS).
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        "too_many_login_attempts": _("Trop de tentatives de connexion échouées. Réessayez dans quelques minutes."),
+    }
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         site = SimpleNamespace(name="Passe Marché", domain=urlsplit(settings.SITE_URL).netloc)

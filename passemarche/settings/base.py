@@ -1,8 +1,10 @@
 """Settings shared by every environment; everything configurable comes from the environment."""
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -26,6 +28,7 @@ INSTALLED_APPS = [
     "widget_tweaks",
     "dsfr",
     "django_htmx",
+    "csp",
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
@@ -35,6 +38,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -143,12 +147,73 @@ def proconnect_providers(*, client_id: str, secret: str, server_url: str) -> dic
 
 
 PROCONNECT_CLIENT_ID = env("PROCONNECT_CLIENT_ID", default="")
+PROCONNECT_CLIENT_SECRET = env("PROCONNECT_CLIENT_SECRET", default="")
 PROCONNECT_SERVER_URL = env("PROCONNECT_SERVER_URL", default="https://auth.agentconnect.gouv.fr/api/v2")
 SOCIALACCOUNT_PROVIDERS = proconnect_providers(
     client_id=PROCONNECT_CLIENT_ID,
-    secret=env("PROCONNECT_CLIENT_SECRET", default=""),
+    secret=PROCONNECT_CLIENT_SECRET,
     server_url=PROCONNECT_SERVER_URL,
 )
+
+# Brute force: allauth counts in the cache (CACHES below) and refuses, with a form error, a password sign-in
+# after 5 failures for one account within 15 minutes, or 10 failures from one IP address within a minute; even
+# with the right password. A code sign-in allows 3 wrong codes, then a new code must be asked for (3 a minute
+# per address). The Django admin has no login form of its own: /admin/login/ sends to this one (urls.py).
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/15m/key",
+    "request_login_code": "20/m/ip,3/m/key",
+    "reset_password": "20/m/ip,5/m/key",
+    "signup": "20/m/ip",
+}
+ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 3
+ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 3 * 60
+# Behind a reverse proxy, the client's IP address is the last but N-th of X-Forwarded-For (0: REMOTE_ADDR).
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("ALLAUTH_TRUSTED_PROXY_COUNT", default=0)
+
+# Sessions end when the browser closes (no "remember me") and, on the server, SESSION_COOKIE_AGE seconds
+# (8 hours by default) after they were last written, i.e. after the sign-in. Not pushed back on every request
+# (SESSION_SAVE_EVERY_REQUEST): that would write the session on each page and each 2-second progress poll.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+ACCOUNT_SESSION_REMEMBER = False
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"  # the ProConnect callback is a top-level GET from another site: Lax lets it in
+CSRF_COOKIE_HTTPONLY = True  # no script reads it: htmx only sends GET requests
+
+# --- Security headers ---------------------------------------------------------------------------
+X_FRAME_OPTIONS = "DENY"
+# django-dsfr marks the content of its tags (alerts of the messages, badges…) safe unless told otherwise: our
+# messages quote what users typed (a consultation reference, a file name), so it is escaped like any template value.
+DSFR_CONTENT_IS_SAFE = False
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+# Content Security Policy (django-csp): scripts and styles from our own origin only, never inline, for our
+# pages and the Django admin alike; htmx is told (meta htmx-config in templates/base.html) not to inject its
+# indicator styles nor to evaluate code. tests/passemarche/test_deploy.py scans the pages for inline code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        # A sign-in with ProConnect posts to us, then is redirected to ProConnect: form-action covers redirects.
+        "form-action": [SELF, *([origin(PROCONNECT_SERVER_URL)] if SOCIALACCOUNT_PROVIDERS else [])],
+        "frame-ancestors": [NONE],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+    }
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -170,7 +235,7 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 
 # Documents (certificates) are confidential: stored outside any publicly served folder.
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))
-MEDIA_URL = "/media/"
+# No MEDIA_URL: certificates, uploads and receipts are never served by address, only by views that check who asks.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -206,13 +271,21 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 90
+# The worker keeps the handlers of LOGGING (with their secrets filter) instead of installing its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE = {
     "retry-scheduled-fetches": {
         "task": "candidatures.tasks.retry_due_fetches",
         "schedule": 60.0,
     },
+    "purge-audit-trail": {
+        "task": "candidatures.tasks.purge_audit_trail",
+        "schedule": 6 * 3600.0,
+    },
 }
+# Upstream calls and buyers' accesses to dossiers are kept this long, then purged by the task above.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- Upstream sources ---------------------------------------------------------------------------
@@ -229,6 +302,11 @@ DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# clamd (clamav-daemon) that scans every upload: unix:///run/clamav/clamd.ctl or tcp://host:port. Empty =
+# scanning disabled (a warning is logged); `manage.py check --deploy` refuses it empty. Its StreamMaxLength
+# must be above UPLOAD_MAX_BYTES. Seconds for each connect, send and receive.
+CLAMAV_URL = env("CLAMAV_URL", default="")
+CLAMAV_TIMEOUT = env.float("CLAMAV_TIMEOUT", default=10.0)
 # Where the public candidate link points (absolute links in emails and receipts).
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
@@ -242,11 +320,25 @@ FETCH_SCHEDULED_RETRY_AFTER = env.float("FETCH_SCHEDULED_RETRY_AFTER", default=9
 
 REDIS_URL = env("REDIS_URL", default="")
 
+# The cache holds allauth's rate limits (failed sign-ins, codes): it must be shared by every web process.
+# Redis when REDIS_URL is set; otherwise files under var/cache (shared by the processes of one host).
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "cache")}
+    )
+}
+
+# Secrets (tokens, client secret, passwords in URLs) are masked in every log line and error report.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "passemarche.logging.SafeExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "passemarche.logging.SafeExceptionReporter"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact_secrets": {"()": "passemarche.logging.RedactSecretsFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["stderr"], "level": env("LOG_LEVEL", default="INFO")},
     # The filesystem broker has no host: kombu warns about it on every connection.
     "loggers": {"kombu.connection": {"level": "ERROR"}},

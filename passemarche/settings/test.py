@@ -17,6 +17,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 FETCH_RETRY_BASE_DELAY = env.float("FETCH_RETRY_BASE_DELAY", default=0.2)
 FETCH_RETRY_MAX_DELAY = env.float("FETCH_RETRY_MAX_DELAY", default=5.0)
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+# Rate limits (failed sign-ins) counted in memory: each test starts from an empty cache (cache.clear()).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_BROKER_FOLDER = Path(env("CELERY_BROKER_FOLDER", default=str(VAR_DIR / f"test-broker-{os.getpid()}")))
 CELERY_BROKER_TRANSPORT_OPTIONS = celery_transport_options(CELERY_BROKER_URL, CELERY_BROKER_FOLDER)

@@ -78,20 +78,31 @@ def portal(live_server, settings, sandbox, celery_worker, faults):
 
 @pytest.fixture
 def new_page(browser):
-    """`new_page()` opens a page in a fresh context (its own cookies: one per user); closed after the test."""
+    """`new_page()` opens a page in a fresh context (its own cookies: one per user); closed after the test.
+
+    Every console message of a Content Security Policy violation fails the test: the pages must live without
+    inline scripts, styles or handlers (passemarche/settings/base.py, CONTENT_SECURITY_POLICY).
+    """
     contexts = []
+    violations: list[str] = []
+
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text or "Refused to" in message.text:
+            violations.append(f"{message.page.url if message.page else ''}: {message.text}")
 
     def open_page():
         context = browser.new_context(
             viewport=VIEWPORT, locale="fr-FR", timezone_id="Europe/Paris", accept_downloads=True
         )
         context.set_default_timeout(15_000)
+        context.on("console", on_console)
         contexts.append(context)
         return context.new_page()
 
     yield open_page
     for context in contexts:
         context.close()
+    assert not violations, "Content Security Policy violations:\n" + "\n".join(violations)
 
 
 @dataclass

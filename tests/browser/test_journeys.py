@@ -211,6 +211,12 @@ def test_buyer_creates_publishes_reviews_a_liquidation_refreshes_a_source_and_do
     buyer.locator("#candidate-link").wait_for()
     link = buyer.locator("#candidate-link").input_value()
     assert link == f"{portal}/c/NAV-ACHETEUR-01/"
+    # The copy button (static/js/copy-link.js, no inline script under the CSP) copies it and says so.
+    buyer.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=portal)
+    buyer.get_by_role("button", name="Copier le lien").click()
+    buyer.wait_for_function("document.getElementById('copy-status').textContent !== ''")
+    assert buyer.locator("#copy-status").text_content() == "Lien copié dans le presse-papiers."
+    assert buyer.evaluate("navigator.clipboard.readText()") == link
 
     # A company in liquidation applies through its own browser context.
     candidature = company_applies_and_submits(
