@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from connectors.client import sniff_content_type
 
-from . import pieces, selectors, services, storage
+from . import antivirus, pieces, selectors, services, storage
 from .errors import PortalError
 from .models import (
     Candidature,
@@ -181,10 +181,42 @@ def store_uploaded_file(*, uploaded_file, folder: str) -> StoredFile:
             _("Ce fichier n'est ni un PDF, ni une image JPEG ou PNG (son contenu a été vérifié)."), field="file"
         )
     sha256 = hashlib.sha256(content).hexdigest()
+    _scan_for_viruses(content=content, folder=folder, sha256=sha256)
     name = storage.store_content(
         content=content, folder=folder, stem=sha256, extension=storage.EXTENSIONS[content_type]
     )
     return StoredFile(name=name, sha256=sha256, size=len(content), content_type=content_type)
+
+
+def _scan_for_viruses(*, content: bytes, folder: str, sha256: str) -> None:
+    """Refuse infected bytes before anything is stored; refuse too while clamd gives no verdict (fail closed).
+
+    Logged without the file's name or its candidature (no personal data): the fingerprint finds it again.
+    """
+    try:
+        antivirus.scan_bytes(content=content)
+    except antivirus.VirusFound as found:
+        logger.warning(
+            "Upload refused: virus %s found (folder=%s, sha256=%s, size=%d).",
+            found.signature,
+            folder,
+            sha256,
+            len(content),
+        )
+        raise DossierError(
+            _("Ce fichier contient un virus (%(signature)s) : il a été refusé et n'a pas été enregistré.")
+            % {"signature": found.signature},
+            field="file",
+        ) from found
+    except antivirus.ScannerUnavailable as unavailable:
+        logger.error("Upload refused: the virus scan is unavailable (%s; folder=%s).", unavailable.reason, folder)
+        raise DossierError(
+            _(
+                "L'analyse antivirus de ce fichier est momentanément impossible : il n'a pas été enregistré. "
+                "Réessayez dans quelques minutes."
+            ),
+            field="file",
+        ) from unavailable
 
 
 def _original_name(uploaded_file) -> str:
@@ -198,6 +230,12 @@ def piece_upload(*, candidature: Candidature, piece_key: str, uploaded_file, use
     piece = required.get(piece_key)
     if piece is None or not piece.uploadable:
         raise DossierError(_("Cette pièce n'est pas demandée pour cette consultation."), field="piece")
+    if _provided_by_the_state(candidature=candidature, piece_key=piece_key):
+        # The page offers no upload then; a hand-made POST must not put a company's file beside the State's.
+        raise StateValueLocked(
+            _("Cette pièce a été récupérée auprès de l'État : elle ne peut pas être remplacée par un fichier déposé."),
+            field="file",
+        )
     stored = store_uploaded_file(uploaded_file=uploaded_file, folder="uploads")
     with transaction.atomic():
         candidature = Candidature.objects.select_for_update().get(pk=candidature.pk)
@@ -224,6 +262,18 @@ def piece_upload(*, candidature: Candidature, piece_key: str, uploaded_file, use
     return document
 
 
+def _provided_by_the_state(*, candidature: Candidature, piece_key: str) -> bool:
+    from .dossier_view import piece_states
+
+    states = piece_states(
+        required_keys=[piece_key],
+        fetches=candidature.fetches.defer("payload"),
+        documents=candidature.documents.all(),
+        today=timezone.localdate(),
+    )
+    return any(state.piece.key == piece_key and state.status == "ok" for state in states)
+
+
 def piece_upload_remove(*, candidature: Candidature, piece_key: str) -> None:
     _ensure_editable(candidature)
     candidature.documents.filter(source=Document.UPLOAD_SOURCE, kind=piece_key).delete()
@@ -232,12 +282,15 @@ def piece_upload_remove(*, candidature: Candidature, piece_key: str) -> None:
 def fetch_restart(*, fetch: SourceFetch, requested_by: str = "", by_company: bool = False) -> SourceFetch:
     """Fetch a source again now (the company before submitting, the buyer at any time).
 
-    A source the organisation is not habilitated for stays so; a fetch already under way is left alone.
+    A source the organisation is not habilitated for today is refused with the reason (a habilitation granted
+    since makes it fetchable); a fetch already under way is left alone.
     """
     if by_company:
         _ensure_editable(fetch.candidature)
-    if fetch.status == SourceFetch.Status.UNAUTHORIZED:
-        raise DossierError(_("L'organisation acheteuse n'est pas habilitée à recevoir cette donnée."))
+    if not services.fetch_is_authorized(fetch=fetch):
+        raise DossierError(
+            selectors.unauthorized_reason(organisation=fetch.candidature.consultation.organisation, source=fetch.source)
+        )
     with transaction.atomic():
         fetch = SourceFetch.objects.select_for_update().get(pk=fetch.pk)
         if fetch.status == SourceFetch.Status.PENDING:

@@ -163,7 +163,8 @@ def _call_record(
             error_code = str(_first_error(_json_or_none(response)).get("code") or "")
     return CallRecord(
         provider=provider,
-        url=url,
+        # Without its query string: a document link may carry a signature there (the API parameters are in `params`).
+        url=url.split("?", 1)[0],
         params=dict(params),
         http_status=status,
         error_code=error_code,

@@ -464,7 +464,8 @@ def test_review_query_count_does_not_grow_with_the_candidatures(buyer_client, bu
     many = count_queries(buyer_client, other)
     sorted_many = count_queries(buyer_client, other, tri="-actualisation", exclusion="1", q="Entreprise")
 
-    assert few == many == sorted_many == 11
+    # 12: session, user, membership, consultation, habilitations (protected identity), count, page, 3 prefetches…
+    assert few == many == sorted_many == 12
 
 
 def test_dossier_page_query_count_does_not_grow_with_documents_and_flags(buyer_client, consultation, start):
@@ -561,13 +562,33 @@ def test_refetch_enqueues_the_source_even_after_submission(
 def test_refetch_of_an_unauthorized_source_is_refused_with_a_message(buyer_client, consultation, start, enqueued):
     candidature = start(consultation, SIRETS[0])
     candidature.fetches.filter(source="bodacc").update(status=SourceFetch.Status.UNAUTHORIZED)
+    habilitation = consultation.organisation.habilitations.get()
+    habilitation.sources = [key for key in habilitation.sources if key != "bodacc"]
+    habilitation.save()
     enqueued.clear()
 
     response = buyer_client.post(reverse("buyer_refetch", args=[candidature.pk, "bodacc"]), follow=True)
 
     assert response.status_code == 200
-    assert "habilitée" in response.content.decode()
+    page = response.content.decode()
+    assert "n&#x27;est pas habilitée à recevoir cette donnée" in page  # escaped like any value
     assert enqueued == []
+    assert candidature.fetches.get(source="bodacc").status == SourceFetch.Status.UNAUTHORIZED
+
+
+def test_refetch_of_a_source_habilitated_since_goes_through(
+    buyer_client, consultation, start, enqueued, django_capture_on_commit_callbacks
+):
+    candidature = start(consultation, SIRETS[0])
+    fetch = candidature.fetches.get(source="bodacc")
+    SourceFetch.objects.filter(pk=fetch.pk).update(status=SourceFetch.Status.UNAUTHORIZED)
+    enqueued.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        buyer_client.post(reverse("buyer_refetch", args=[candidature.pk, "bodacc"]))
+
+    assert enqueued == [fetch.pk]
+    assert candidature.fetches.get(source="bodacc").status == SourceFetch.Status.PENDING
 
 
 def test_refetch_of_an_unknown_source_is_404_and_get_is_refused(buyer_client, consultation, start):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import timedelta
 
 import pytest
@@ -346,7 +347,8 @@ def test_submission_is_refused_until_the_declaration_is_signed(client, assembled
     response = client.post(reverse("candidature_submit", args=[assembled.pk]))
 
     assert response.status_code == 200
-    assert "Signez la déclaration sur l’honneur." in response.content.decode().replace("'", "’")
+    page = html.unescape(response.content.decode()).replace("'", "’")
+    assert "Signez la déclaration sur l’honneur." in page
     assembled.refresh_from_db()
     assert not assembled.is_submitted
 

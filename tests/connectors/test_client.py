@@ -274,3 +274,13 @@ def test_a_malformed_answer_is_explained_in_french_never_in_pythons_words():
     assert str(missing) == "Réponse MSA incomplète ou mal formée : champ manquant 'data'."
     with pytest.raises(parsing.Unreadable, match="date ISO attendue"):
         parsing.iso_date("31/12/2022")
+
+
+def test_a_document_link_is_recorded_without_its_query_string(http, call, call_records):
+    signed = DOCUMENT_URL + "?X-Amz-Signature=abcdef0123456789&X-Amz-Expires=600"
+    http.get(signed, body=sample_pdf(), content_type="application/pdf")
+
+    client.download_document(signed, kind="attestation_vigilance", call=call)
+
+    (record,) = call_records
+    assert record.url == DOCUMENT_URL
