@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
@@ -40,8 +41,13 @@ class Command(BaseCommand):
         user_model = get_user_model()
         if not user_model.objects.filter(username=demo.DEMO_ADMIN_USERNAME).exists():
             user_model.objects.create_superuser(
-                demo.DEMO_ADMIN_USERNAME, "admin@demo.passemarche.local", demo.DEMO_ADMIN_PASSWORD
+                demo.DEMO_ADMIN_USERNAME, demo.DEMO_ADMIN_EMAIL, demo.DEMO_ADMIN_PASSWORD
             )
+        # The admin signs in through the portal's login (by email), like everyone: its address is verified.
+        self._verified_user(demo.DEMO_ADMIN_EMAIL, demo.DEMO_ADMIN_PASSWORD)
+        operator = self._verified_user(demo.DEMO_OPERATOR_EMAIL, demo.DEMO_OPERATOR_PASSWORD)
+        user_model.objects.filter(pk=operator.pk).update(is_staff=True)
+        operator.groups.add(Group.objects.get(name=demo.DEMO_OPERATOR_GROUP))
         buyer = self._verified_user(demo.DEMO_BUYER_EMAIL, demo.DEMO_BUYER_PASSWORD)
         OrganisationMember.objects.get_or_create(user=buyer, defaults={"organisation": organisation})
         self._verified_user(demo.DEMO_COMPANY_EMAIL, demo.DEMO_COMPANY_PASSWORD)
@@ -56,8 +62,9 @@ class Command(BaseCommand):
                     f"  compte acheteur        : {demo.DEMO_BUYER_EMAIL} / {demo.DEMO_BUYER_PASSWORD}",
                     f"  compte entreprise      : {demo.DEMO_COMPANY_EMAIL} / {demo.DEMO_COMPANY_PASSWORD}",
                     "  (ou connexion par code : le code est affiché dans la console du serveur web)",
-                    f"  administration         : http://127.0.0.1:8000/admin/ — {demo.DEMO_ADMIN_USERNAME} / "
+                    f"  administration         : http://127.0.0.1:8000/admin/ — {demo.DEMO_ADMIN_EMAIL} / "
                     f"{demo.DEMO_ADMIN_PASSWORD}",
+                    f"  opérateur (lecture)    : {demo.DEMO_OPERATOR_EMAIL} / {demo.DEMO_OPERATOR_PASSWORD}",
                     "  entreprises du bac à sable :",
                     f"    {personas.DEMO_SIRET}  dossier complet (identité, CA, attestations URSSAF et DGFIP)",
                     f"    {personas.URSSAF_REFUSED_SIRET}  attestation URSSAF refusée",
@@ -66,6 +73,8 @@ class Command(BaseCommand):
                     f"    {personas.BTP_SIRET}  entreprise du BTP : PRO BTP, CIBTP, FNTP, Qualibat",
                     f"    {personas.BTP_NON_A_JOUR_SIRET}  BTP : congés payés (CIBTP) et PRO BTP pas à jour",
                     f"    {personas.INGENIERIE_SIRET}  ingénierie et formation : OPQIBI, Qualiopi",
+                    f"    {personas.NON_DIFFUSIBLE_SIRET}  entrepreneur non diffusible : identité protégée pour "
+                    "l'acheteur non habilité",
                     f"    {personas.UNKNOWN_SIRET}  SIRET inconnu",
                     "  essai : .venv/bin/python manage.py assemble_dossier "
                     f"--siret {personas.DEMO_SIRET} --buyer-siret {organisation.siret} --json",

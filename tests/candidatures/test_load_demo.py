@@ -1,0 +1,52 @@
+"""`load_demo` (run by `make run`): the accounts it prints work, through the one login of the portal."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from candidatures import demo
+from candidatures.models import OrganisationMember
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def loaded(capsys):
+    call_command("load_demo")
+    return capsys.readouterr().out
+
+
+def sign_in(client, email: str, password: str, next_url: str = "/"):
+    return client.post(reverse("account_login") + f"?next={next_url}", {"login": email, "password": password})
+
+
+def test_the_printed_accounts_are_the_ones_created(loaded):
+    for account in (demo.DEMO_ADMIN_EMAIL, demo.DEMO_BUYER_EMAIL, demo.DEMO_COMPANY_EMAIL, demo.DEMO_OPERATOR_EMAIL):
+        assert account in loaded
+
+
+def test_the_admin_signs_in_by_email_and_reaches_the_admin(client, loaded):
+    response = sign_in(client, demo.DEMO_ADMIN_EMAIL, demo.DEMO_ADMIN_PASSWORD, next_url="/admin/")
+
+    assert response.status_code == 302 and response.url == "/admin/"
+    assert client.get("/admin/").status_code == 200
+
+
+def test_the_operator_reads_the_audit_trail_but_cannot_grant(client, loaded):
+    sign_in(client, demo.DEMO_OPERATOR_EMAIL, demo.DEMO_OPERATOR_PASSWORD)
+
+    assert client.get(reverse("admin:candidatures_upstreamcall_changelist")).status_code == 200
+    assert client.get(reverse("admin:candidatures_habilitation_add")).status_code == 403
+
+
+def test_the_buyer_account_belongs_to_the_demo_organisation(loaded):
+    member = OrganisationMember.objects.get(user__email=demo.DEMO_BUYER_EMAIL)
+    assert member.organisation.siret == demo.DEMO_BUYER_SIRET
+
+
+def test_loading_twice_changes_nothing(loaded, capsys):
+    call_command("load_demo")
+
+    assert OrganisationMember.objects.count() == 1
