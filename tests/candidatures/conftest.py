@@ -56,3 +56,12 @@ def api(settings):
     settings.BODACC_BASE_URL = "https://bodacc-datadila.opendatasoft.com/api/explore/v2.1"
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock
+
+
+@pytest.fixture
+def upstream(settings, sandbox):
+    """The sandbox (session-wide, tests/conftest.py) answers for API Entreprise and BODACC over real HTTP."""
+    settings.API_ENTREPRISE_BASE_URL = sandbox.base_url
+    settings.BODACC_BASE_URL = f"{sandbox.base_url}/bodacc/api/explore/v2.1"
+    settings.API_ENTREPRISE_TOKEN = "sandbox-token"
+    return sandbox

@@ -15,26 +15,10 @@ from candidatures import dossiers, pieces, services
 from candidatures.models import Candidature, Consultation, ExclusionFlag, Lot, OrganisationMember
 from candidatures.tasks import fetch_source
 from connectors.sandbox import personas
-from connectors.sandbox.server import start_in_thread
 
 pytestmark = pytest.mark.django_db
 
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    handle = start_in_thread(rate_limits="json=100000/60s,documents=100000/60s")
-    yield handle
-    handle.stop()
-
-
-@pytest.fixture
-def upstream(settings, sandbox):
-    settings.API_ENTREPRISE_BASE_URL = sandbox.base_url
-    settings.BODACC_BASE_URL = f"{sandbox.base_url}/bodacc/api/explore/v2.1"
-    settings.API_ENTREPRISE_TOKEN = "sandbox-token"
-    return sandbox
 
 
 @pytest.fixture

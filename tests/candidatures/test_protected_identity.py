@@ -20,23 +20,8 @@ from candidatures import dossiers
 from candidatures.models import Candidature, CompanyIdentity, OrganisationMember, UpstreamCall
 from candidatures.tasks import fetch_source
 from connectors.sandbox import personas
-from connectors.sandbox.server import start_in_thread
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    handle = start_in_thread(rate_limits="json=100000/60s,documents=100000/60s")
-    yield handle
-    handle.stop()
-
-
-@pytest.fixture
-def upstream(settings, sandbox):
-    settings.API_ENTREPRISE_BASE_URL = sandbox.base_url
-    settings.BODACC_BASE_URL = f"{sandbox.base_url}/bodacc/api/explore/v2.1"
-    settings.API_ENTREPRISE_TOKEN = "sandbox-token"
 
 
 @pytest.fixture
