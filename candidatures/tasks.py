@@ -43,7 +43,14 @@ def fetch_source(self, fetch_id: int, requested_by: str = "") -> str:
     except Exception as exc:
         logger.exception("Unexpected failure fetching %s for fetch %s", fetch.source, fetch_id)
         return _retry_or_give_up(self, fetch=fetch, error=exc, retry_after=None)
-    services.fetch_store_result(fetch=fetch, result=result)
+    try:
+        services.fetch_store_result(fetch=fetch, result=result)
+    except Exception as exc:
+        # Storing or deriving failed (its transaction rolled back): without this the fetch would stay pending
+        # for good and the company could never submit. Reload it, since the failed store changed it in memory.
+        logger.exception("Storing the answer of %s failed for fetch %s", fetch.source, fetch_id)
+        fetch = selectors.fetch_for_task(fetch_id=fetch_id)
+        return _retry_or_give_up(self, fetch=fetch, error=exc, retry_after=None)
     return fetch.status
 
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 import requests
 from django.utils import timezone
 
+from candidatures import services
 from candidatures.models import SourceFetch, UpstreamCall
 from candidatures.tasks import fetch_source, retry_due_fetches
+from connectors import registry
 from tests.connectors.payloads import load_case
 
 pytestmark = pytest.mark.django_db
@@ -128,3 +131,38 @@ def test_a_refresh_asked_by_someone_is_recorded_as_theirs_in_the_audit_trail(can
     fetch_source.apply(args=[fetch.pk, "agent@ville-exemple.fr"])
 
     assert set(UpstreamCall.objects.values_list("requested_by", flat=True)) == {"agent@ville-exemple.fr"}
+
+
+def test_an_unexpected_error_of_the_connector_is_retried_then_ends_as_an_internal_error(
+    candidature, api, settings, monkeypatch
+):
+    settings.FETCH_MAX_ATTEMPTS = 2
+    source = registry.SOURCES["urssaf_attestation_vigilance"]
+
+    def broken(identifier, *, call):
+        raise ValueError("bug in a parser")
+
+    monkeypatch.setitem(registry.SOURCES, source.key, replace(source, fetch=broken))
+
+    fetch = run(candidature, "urssaf_attestation_vigilance")
+
+    assert (fetch.status, fetch.attempts, fetch.error_code) == ("error", 2, "erreur_interne")
+    assert fetch.error_detail == "Erreur interne lors de la récupération."
+    assert fetch.is_final  # the company is not left waiting for it
+
+
+def test_a_failure_while_storing_the_answer_never_leaves_the_fetch_pending(candidature, api, settings, monkeypatch):
+    settings.FETCH_MAX_ATTEMPTS = 2
+    urssaf_ok(api)
+    urssaf_ok(api)
+
+    def failing_derive(**kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(services, "candidature_derive", failing_derive)
+
+    fetch = run(candidature, "urssaf_attestation_vigilance")
+
+    assert (fetch.status, fetch.attempts, fetch.error_code) == ("error", 2, "erreur_interne")
+    assert fetch.payload is None  # the failed store was rolled back, not half-saved
+    assert not candidature.documents.exists()
