@@ -145,7 +145,7 @@ class ExpiryFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         today = timezone.localdate()
-        in_force = queryset.filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today), starts_on__lte=today)
+        in_force = queryset.in_force(today)
         if self.value() == "active":
             return in_force
         if self.value() == "bientot":

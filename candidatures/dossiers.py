@@ -287,10 +287,11 @@ def fetch_restart(*, fetch: SourceFetch, requested_by: str = "", by_company: boo
     """
     if by_company:
         _ensure_editable(fetch.candidature)
-    if not services.fetch_is_authorized(fetch=fetch):
-        raise DossierError(
-            selectors.unauthorized_reason(organisation=fetch.candidature.consultation.organisation, source=fetch.source)
-        )
+    refusal = selectors.habilitation_refusal(
+        organisation=fetch.candidature.consultation.organisation, source=fetch.source
+    )
+    if refusal:
+        raise DossierError(refusal)
     with transaction.atomic():
         fetch = SourceFetch.objects.select_for_update().get(pk=fetch.pk)
         if fetch.status == SourceFetch.Status.PENDING:

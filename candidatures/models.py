@@ -44,6 +44,12 @@ class OrganisationMember(models.Model):
         return f"{self.user} — {self.organisation.name}"
 
 
+class HabilitationQuerySet(models.QuerySet):
+    def in_force(self, on):
+        """In force on that day: started, and not ended (the end day is included)."""
+        return self.filter(Q(ends_on__isnull=True) | Q(ends_on__gte=on), starts_on__lte=on)
+
+
 class Habilitation(models.Model):
     """Which data an organisation may receive, for which use case, under which legal framework, until when.
 
@@ -72,6 +78,8 @@ class Habilitation(models.Model):
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
     updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
 
+    objects = HabilitationQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("habilitation")
         verbose_name_plural = _("habilitations")
@@ -89,6 +97,7 @@ class Habilitation(models.Model):
             raise ValidationError(errors)
 
     def is_active_on(self, day) -> bool:
+        """The rule of `HabilitationQuerySet.in_force`, on a row already loaded."""
         return self.starts_on <= day and (self.ends_on is None or self.ends_on >= day)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,53 +17,27 @@ from .models import Candidature, Habilitation, Organisation, SourceFetch
 DOSSIER_SCHEMA = "passemarche.dossier/1"
 
 
-def active_habilitations(*, organisation: Organisation, on: date | None = None) -> list[Habilitation]:
-    """The organisation's public-procurement habilitations in force on that day (today by default)."""
-    on = on or timezone.localdate()
-    return list(
-        organisation.habilitations.filter(
-            Q(ends_on__isnull=True) | Q(ends_on__gte=on),
-            use_case=Habilitation.UseCase.MARCHES_PUBLICS,
-            starts_on__lte=on,
-        )
-    )
+def procurement_habilitations(*, organisation: Organisation) -> list[Habilitation]:
+    """The organisation's public-procurement habilitations, whatever their dates: one query, from which
+    `sources_in_force` and `refusal_reason` decide without asking again."""
+    return list(organisation.habilitations.filter(use_case=Habilitation.UseCase.MARCHES_PUBLICS))
 
 
-def habilitations_expiring(*, within_days: int, on: date | None = None) -> list[Habilitation]:
-    """Habilitations in force that end within that many days: the admins renew them or let them end knowingly."""
-    on = on or timezone.localdate()
-    return list(
-        Habilitation.objects.select_related("organisation")
-        .filter(starts_on__lte=on, ends_on__gte=on, ends_on__lte=on + timedelta(days=within_days))
-        .order_by("ends_on", "organisation__name")
-    )
-
-
-def habilitated_sources(*, organisation: Organisation, on: date | None = None) -> set[str]:
-    """Sources the organisation may receive for public procurement on that day."""
+def sources_in_force(*, habilitations: list[Habilitation], on: date) -> set[str]:
     allowed: set[str] = set()
-    for habilitation in active_habilitations(organisation=organisation, on=on):
-        allowed.update(habilitation.sources)
+    for habilitation in habilitations:
+        if habilitation.is_active_on(on):
+            allowed.update(habilitation.sources)
     return allowed & set(registry.SOURCES)
 
 
-def may_see_protected_identity(*, organisation: Organisation | None, on: date | None = None) -> bool:
-    """Whether the organisation is habilitated for the protected identity of non-diffusible companies."""
-    if organisation is None:
-        return False
-    return any(habilitation.protected_data for habilitation in active_habilitations(organisation=organisation, on=on))
-
-
-def unauthorized_reason(*, organisation: Organisation, source: str, on: date | None = None) -> str:
-    """Why a source is not called for this organisation on that day, in the words of its habilitations."""
-    on = on or timezone.localdate()
-    covering = [
-        habilitation
-        for habilitation in organisation.habilitations.filter(use_case=Habilitation.UseCase.MARCHES_PUBLICS)
-        if source in habilitation.sources
-    ]
-    ended = max((h.ends_on for h in covering if h.ends_on is not None and h.ends_on < on), default=None)
+def refusal_reason(*, habilitations: list[Habilitation], source: str, on: date) -> str:
+    """Why a source is not called on that day, in the words of the habilitations; "" when it may be called."""
+    covering = [habilitation for habilitation in habilitations if source in habilitation.sources]
+    if any(habilitation.is_active_on(on) for habilitation in covering):
+        return ""
     upcoming = min((h.starts_on for h in covering if h.starts_on > on), default=None)
+    ended = max((h.ends_on for h in covering if h.ends_on is not None and h.ends_on < on), default=None)
     if upcoming is not None:
         return _("L'habilitation de l'organisation acheteuse pour cette donnée ne commence que le %(date)s.") % {
             "date": upcoming.strftime("%d/%m/%Y")
@@ -73,6 +47,44 @@ def unauthorized_reason(*, organisation: Organisation, source: str, on: date | N
             "date": ended.strftime("%d/%m/%Y")
         }
     return _("L'organisation acheteuse n'est pas habilitée à recevoir cette donnée.")
+
+
+def habilitation_refusal(*, organisation: Organisation, source: str, on: date | None = None) -> str:
+    """The check before a call: "" when the organisation may receive this source that day, else why not."""
+    return refusal_reason(
+        habilitations=procurement_habilitations(organisation=organisation),
+        source=source,
+        on=on or timezone.localdate(),
+    )
+
+
+def habilitated_sources(*, organisation: Organisation, on: date | None = None) -> set[str]:
+    """Sources the organisation may receive for public procurement on that day."""
+    return sources_in_force(
+        habilitations=procurement_habilitations(organisation=organisation), on=on or timezone.localdate()
+    )
+
+
+def habilitations_expiring(*, within_days: int, on: date | None = None) -> list[Habilitation]:
+    """Habilitations in force that end within that many days: the admins renew them or let them end knowingly."""
+    on = on or timezone.localdate()
+    return list(
+        Habilitation.objects.in_force(on)
+        .filter(ends_on__lte=on + timedelta(days=within_days))
+        .select_related("organisation")
+        .order_by("ends_on", "organisation__name")
+    )
+
+
+def may_see_protected_identity(*, organisation: Organisation | None, on: date | None = None) -> bool:
+    """Whether the organisation is habilitated for the protected identity of non-diffusible companies."""
+    if organisation is None:
+        return False
+    return (
+        organisation.habilitations.in_force(on or timezone.localdate())
+        .filter(use_case=Habilitation.UseCase.MARCHES_PUBLICS, protected_data=True)
+        .exists()
+    )
 
 
 def fetch_for_task(*, fetch_id: int) -> SourceFetch | None:

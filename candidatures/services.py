@@ -100,7 +100,9 @@ def candidature_start(
     at once and are never called.
     """
     siret = validate_siret(siret)
-    allowed = selectors.habilitated_sources(organisation=consultation.organisation)
+    today = timezone.localdate()
+    habilitations = selectors.procurement_habilitations(organisation=consultation.organisation)
+    allowed = selectors.sources_in_force(habilitations=habilitations, on=today)
     if only_sources is not None:
         allowed &= set(only_sources)
     with transaction.atomic():
@@ -122,7 +124,9 @@ def candidature_start(
                     error_code="" if key in allowed else UNAUTHORIZED_CODE,
                     error_detail=""
                     if key in allowed
-                    else selectors.unauthorized_reason(organisation=consultation.organisation, source=key),
+                    else selectors.refusal_reason(habilitations=habilitations, source=key, on=today)
+                    # Outside `--sources` but habilitated: the default words.
+                    or selectors.refusal_reason(habilitations=[], source=key, on=today),
                 )
                 for key in sources_needed(consultation=consultation)
             ]
@@ -138,23 +142,15 @@ def candidature_start(
 UNAUTHORIZED_CODE = "non_habilite"
 
 
-def fetch_is_authorized(*, fetch: SourceFetch) -> bool:
-    """The check before every call: the buyer organisation's habilitation for this source, today."""
-    organisation = fetch.candidature.consultation.organisation
-    return fetch.source in selectors.habilitated_sources(organisation=organisation)
-
-
-def fetch_store_unauthorized(*, fetch: SourceFetch) -> SourceFetch:
-    """End a fetch `unauthorized` without calling anything: no habilitation covers it today."""
+def fetch_store_unauthorized(*, fetch: SourceFetch, reason: str) -> SourceFetch:
+    """End a fetch `unauthorized` without calling anything: no habilitation covers it today (`reason` says why)."""
     now = timezone.now()
     with transaction.atomic():
         candidature = Candidature.objects.select_for_update().get(pk=fetch.candidature_id)
         fetch.status = SourceFetch.Status.UNAUTHORIZED
         fetch.http_status = None
         fetch.error_code = UNAUTHORIZED_CODE
-        fetch.error_detail = selectors.unauthorized_reason(
-            organisation=candidature.consultation.organisation, source=fetch.source
-        )
+        fetch.error_detail = reason
         fetch.fetched_at = now
         fetch.next_retry_at = None
         fetch.save()

@@ -21,11 +21,12 @@ def fetch_source(self, fetch_id: int, requested_by: str = "") -> str:
     fetch = services.fetch_begin_attempt(fetch_id=fetch_id, task_id=self.request.id or "")
     if fetch is None:
         return "skipped"
-    if not services.fetch_is_authorized(fetch=fetch):
-        # A habilitation may have ended between the request and this attempt (or a refresh): never call.
-        services.fetch_store_unauthorized(fetch=fetch)
-        return fetch.status
     candidature = fetch.candidature
+    # The check before every call: a habilitation may have ended between the request and this attempt.
+    refusal = selectors.habilitation_refusal(organisation=candidature.consultation.organisation, source=fetch.source)
+    if refusal:
+        services.fetch_store_unauthorized(fetch=fetch, reason=refusal)
+        return fetch.status
     source = registry.get_source(fetch.source)
     call = CallContext(
         recipient=candidature.consultation.organisation.siret,

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from candidatures import dossier_view, selectors, services
@@ -105,3 +107,18 @@ def test_the_protected_data_habilitation_is_read_on_the_day(consultation):
     organisation.habilitations.update(ends_on=timezone.localdate() - timedelta(days=1))
     assert selectors.may_see_protected_identity(organisation=organisation) is False
     assert selectors.may_see_protected_identity(organisation=None) is False
+
+
+def test_starting_a_candidature_reads_the_habilitations_once_however_many_sources_are_refused(
+    consultation, enqueued, django_capture_on_commit_callbacks
+):
+    def habilitation_queries(siret):
+        with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+            services.candidature_start(consultation=consultation, siret=siret)
+        return sum("habilitation" in query["sql"] for query in queries)
+
+    all_allowed = habilitation_queries(SIRET)
+    consultation.organisation.habilitations.update(sources=["bodacc"])
+    most_refused = habilitation_queries("47846480300319")
+
+    assert all_allowed == most_refused == 1
