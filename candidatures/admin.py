@@ -126,7 +126,7 @@ class HabilitationForm(forms.ModelForm):
         if not uploaded:
             return None
         try:
-            return store_uploaded_file(uploaded_file=uploaded, folder="habilitations")
+            return store_uploaded_file(uploaded_file=uploaded, folder="habilitations", pdf_only=True)
         except DossierError as error:
             raise forms.ValidationError(error.message) from error
 

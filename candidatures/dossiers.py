@@ -162,7 +162,7 @@ class StoredFile:
     content_type: str
 
 
-def store_uploaded_file(*, uploaded_file, folder: str) -> StoredFile:
+def store_uploaded_file(*, uploaded_file, folder: str, pdf_only: bool = False) -> StoredFile:
     """Check an upload by its bytes and its size, and store it under its fingerprint (never its own name)."""
     if uploaded_file.size > settings.UPLOAD_MAX_BYTES:
         raise DossierError(
@@ -180,6 +180,8 @@ def store_uploaded_file(*, uploaded_file, folder: str) -> StoredFile:
         raise DossierError(
             _("Ce fichier n'est ni un PDF, ni une image JPEG ou PNG (son contenu a été vérifié)."), field="file"
         )
+    if pdf_only and content_type != "application/pdf":
+        raise DossierError(_("Ce fichier n'est pas un PDF (son contenu a été vérifié)."), field="file")
     sha256 = hashlib.sha256(content).hexdigest()
     _scan_for_viruses(content=content, folder=folder, sha256=sha256)
     name = storage.store_content(

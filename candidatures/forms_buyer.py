@@ -169,7 +169,8 @@ class ConsultationForm(BuyerForm):
 
 
 class ReviewFilterForm(BuyerForm):
-    """The filters of the review table (GET): its values are read by `review.review_filters`."""
+    """The filters of the review table (GET), shown unbound with what `review.review_filters` read: one parser,
+    so the form never shows a value the table did not apply (nor an error for a value the table ignored)."""
 
     q = forms.CharField(label=_("Rechercher un SIRET ou une raison sociale"), required=False, max_length=100)
     etat = forms.ChoiceField(label=_("État"), required=False)
@@ -181,3 +182,15 @@ class ReviewFilterForm(BuyerForm):
         self.fields["etat"].choices = [("", _("Tous les états")), *state_choices]
         self.fields["exclusion"].widget.attrs["value"] = "1"
         self.fields["attention"].widget.attrs["value"] = "1"
+
+    @classmethod
+    def showing(cls, filters, *, state_choices) -> ReviewFilterForm:
+        return cls(
+            initial={
+                "q": filters.search,
+                "etat": filters.state,
+                "exclusion": filters.exclusion,
+                "attention": filters.warning,
+            },
+            state_choices=state_choices,
+        )

@@ -142,4 +142,5 @@ def receipt_pdf(*, candidature: Candidature, hide_identity: bool = False) -> byt
         html = render_to_string(
             "receipts/receipt.html", receipt_context(candidature=candidature, hide_identity=hide_identity)
         )
-        return HTML(string=html, base_url=None, url_fetcher=_RefusingFetcher()).write_pdf()
+        # Tagged: a screen reader gets its headings and tables, not a flat run of text.
+        return HTML(string=html, base_url=None, url_fetcher=_RefusingFetcher()).write_pdf(pdf_tags=True)

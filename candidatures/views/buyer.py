@@ -138,7 +138,7 @@ def consultation_review(request, pk: int):
             "consultation": consultation,
             "candidate_link": candidate_link(consultation) if consultation.is_published else "",
             "filters": filters,
-            "filter_form": ReviewFilterForm(request.GET, state_choices=review.STATE_CHOICES),
+            "filter_form": ReviewFilterForm.showing(filters, state_choices=review.STATE_CHOICES),
             "page_obj": page,
             "rows": rows,
             "columns": {column["key"]: column for column in columns},

@@ -245,6 +245,16 @@ def test_a_fake_pdf_is_refused_with_the_form_error(admin_client, paris):
     assert not Habilitation.objects.filter(organisation=paris).exists()
 
 
+def test_an_image_is_refused_as_the_legal_framework_text(admin_client, paris):
+    png = SimpleUploadedFile("convention.pdf", b"\x89PNG\r\n\x1a\n" + b"\x00" * 32, content_type="application/pdf")
+
+    response = admin_client.post(reverse("admin:candidatures_habilitation_add"), habilitation_post(paris, document=png))
+
+    assert response.status_code == 200
+    assert "n'est pas un PDF" in " ".join(form_errors(response)["document"])
+    assert not Habilitation.objects.filter(organisation=paris).exists()
+
+
 @pytest.fixture
 def with_document(paris):
     habilitation = grant(paris)

@@ -763,3 +763,16 @@ def test_every_link_of_the_error_summary_targets_an_element_of_the_page(buyer_cl
     assert "id_market_type_0" in anchors
     for anchor in anchors:
         assert f'href="#{anchor}"' in content and f'id="{anchor}"' in content, anchor
+
+
+def test_the_filter_form_shows_what_the_table_applied(buyer_client, consultation, reviewed):
+    response = buyer_client.get(
+        reverse("consultation_review", args=[consultation.pk]),
+        {"etat": "inconnu", "q": "x" * 120, "exclusion": "oui", "attention": "1"},
+    )
+    form = response.context["filter_form"]
+
+    assert not form.is_bound and not form.errors  # an ignored value is not reported as an error
+    assert form.initial == {"q": "x" * 100, "etat": "", "exclusion": False, "attention": True}
+    page = response.content.decode()
+    assert "Sélectionnez un choix valide" not in page

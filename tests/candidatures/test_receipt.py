@@ -175,3 +175,12 @@ def test_submitting_stores_the_receipt_with_the_fingerprint(candidature, publish
         content = receipt_file.read()
     assert content.startswith(b"%PDF")
     assert stored.frozen_sha256 in compact(pdf_text(content))
+
+
+def test_the_receipt_is_a_tagged_pdf_for_screen_readers(frozen_candidature):
+    reader = PdfReader(io.BytesIO(receipt_pdf(candidature=frozen_candidature)))
+
+    catalog = reader.trailer["/Root"]
+    assert "/StructTreeRoot" in catalog
+    assert bool(catalog["/MarkInfo"]["/Marked"])
+    assert catalog["/Lang"] == "fr"
