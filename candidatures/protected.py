@@ -12,7 +12,7 @@ import copy
 from django.utils.translation import gettext_lazy as _
 
 from . import selectors
-from .models import Candidature, Organisation
+from .models import Candidature
 
 PROTECTED_FIELDS = ("raison_sociale", "enseigne", "adresse", "dirigeants")
 PROTECTED_LABEL = _("Identité protégée (entreprise non diffusible)")
@@ -34,8 +34,12 @@ def identity_hidden(*, candidature: Candidature, may_see_protected: bool) -> boo
     return not may_see_protected and is_non_diffusible(candidature)
 
 
-def buyer_may_see_protected(organisation: Organisation) -> bool:
-    return selectors.may_see_protected_identity(organisation=organisation)
+def hidden_from_buyers_of(candidature: Candidature) -> bool:
+    """Whether the buyers of the candidature's organisation must not see its identity (no query when the company
+    is diffusible)."""
+    return is_non_diffusible(candidature) and not selectors.may_see_protected_identity(
+        organisation=candidature.consultation.organisation
+    )
 
 
 def masked_company(company: dict | None) -> dict | None:

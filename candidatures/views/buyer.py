@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from connectors import registry
 
-from .. import audit, consultations, dossier_view, dossiers, pieces, protected, review
+from .. import audit, consultations, dossier_view, dossiers, pieces, protected, review, selectors
 from ..access import candidature_for_buyer, candidature_view_for_buyer, consultation_for_buyer, require_buyer
 from ..forms_buyer import ConsultationForm, ReviewFilterForm
 from ..models import Consultation, DossierAccess, SourceFetch
@@ -107,7 +107,7 @@ def consultation_publish(request, pk: int):
 @login_required
 def consultation_review(request, pk: int):
     consultation = consultation_for_buyer(request, pk)
-    may_see_protected = protected.buyer_may_see_protected(consultation.organisation)
+    may_see_protected = selectors.may_see_protected_identity(organisation=consultation.organisation)
     filters = review.review_filters(request.GET)
     paginator = Paginator(
         review.review_queryset(consultation=consultation, filters=filters, may_see_protected=may_see_protected),
@@ -159,18 +159,13 @@ def _record(request, candidature, action: str, detail: str = "") -> None:
     )
 
 
-def _identity_hidden(candidature) -> bool:
-    return protected.identity_hidden(
-        candidature=candidature,
-        may_see_protected=protected.buyer_may_see_protected(candidature.consultation.organisation),
-    )
-
-
 @login_required
 def candidature_detail(request, pk: int):
     candidature = candidature_view_for_buyer(request, pk)
     _record(request, candidature, DossierAccess.Action.VIEW)
-    view = dossier_view.dossier_view(candidature=candidature, hide_identity=_identity_hidden(candidature))
+    view = dossier_view.dossier_view(
+        candidature=candidature, hide_identity=protected.hidden_from_buyers_of(candidature)
+    )
     return render(
         request,
         "acheteur/candidature.html",
@@ -205,7 +200,7 @@ def candidature_refetch(request, pk: int, source: str):
 @login_required
 def candidature_receipt(request, pk: int):
     candidature = candidature_for_buyer(request, pk)
-    response = receipt_response(candidature, hide_identity=_identity_hidden(candidature))
+    response = receipt_response(candidature, hide_identity=protected.hidden_from_buyers_of(candidature))
     _record(request, candidature, DossierAccess.Action.RECEIPT)
     return response
 
@@ -229,7 +224,7 @@ def contestation_file(request, pk: int, attachment: int):
 @login_required
 def candidature_zip(request, pk: int):
     candidature = candidature_for_buyer(request, pk)
-    hide_identity = _identity_hidden(candidature)
+    hide_identity = protected.hidden_from_buyers_of(candidature)
     if not hide_identity:
         ensure_receipt(candidature)
     response = private_response(
