@@ -87,7 +87,10 @@ class FakeOIDCProvider:
         self._server = make_server(
             "127.0.0.1", 0, self._app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
         )
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-oidc", daemon=True)
+        # A short poll: stopping waits for it, and the default (0.5 s) cost each ProConnect test half a second.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-oidc", daemon=True
+        )
         self._thread.start()
         return self
 
