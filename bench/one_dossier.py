@@ -48,7 +48,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8019)
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="bench-one-dossier-"))
+    with tempfile.TemporaryDirectory(prefix="bench-one-dossier-") as folder:
+        bench(args, Path(folder))
+
+
+def bench(args, workdir: Path) -> None:
     base_url = f"http://127.0.0.1:{args.port}"
     env = os.environ | {
         "DJANGO_SETTINGS_MODULE": "passemarche.settings.dev",
@@ -101,10 +105,14 @@ def run(args) -> None:
 
     organisation, _ = services.organisation_get_or_create(siret=demo.DEMO_BUYER_SIRET, name="Bench")
 
-    # Sequential: what one worker calling every source in turn would take.
+    # Sequential: what one worker calling, in turn, the sources a dossier calls would take.
+    sources = services.sources_needed(
+        consultation=services.consultation_get_or_create(organisation=organisation, reference="BENCH-SEQ")
+    )
     call = CallContext(recipient=organisation.siret, object="BENCH-SEQ")
     per_source = {}
-    for key, source in registry.SOURCES.items():
+    for key in sources:
+        source = registry.SOURCES[key]
         started = time.perf_counter()
         source.call(siret=DEMO_SIRET, siren=siren_of(DEMO_SIRET), call=call)
         per_source[key] = time.perf_counter() - started
@@ -128,6 +136,7 @@ def run(args) -> None:
     slowest = per_source[slowest_key]
     latency = "realistic profile" if args.realistic else f"{args.latency_ms} ms"
     print(f"latency injected per call       : {latency} (a document download is a second call)")
+    print(f"sources of the dossier          : {len(sources)}")
     for key, seconds in per_source.items():
         print(f"  {key:32} {seconds * 1000:7.0f} ms (sequential, in process)")
     print(f"slowest source ({slowest_key:24}): {slowest * 1000:7.0f} ms")
