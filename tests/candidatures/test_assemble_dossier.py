@@ -8,7 +8,9 @@ import pytest
 import responses
 from django.core.management import call_command
 
-from candidatures.models import Candidature, Organisation
+from candidatures import demo, services
+from candidatures.models import Candidature, ExclusionFlag, Organisation
+from connectors import errors, registry
 
 pytestmark = pytest.mark.django_db
 
@@ -49,3 +51,35 @@ def test_a_dossier_still_incomplete_after_wait_exits_3_and_says_why(capsys, djan
     assert dossier["status"] == "in_progress"
     assert {source["status"] for source in dossier["sources"].values()} == {"pending"}
     assert len(enqueue_callbacks) == 1, "the fan-out is enqueued once, on commit"
+
+
+@pytest.mark.parametrize("value", ["", "x" * 51])
+def test_an_object_empty_or_too_long_exits_2(value, capsys):
+    with pytest.raises(SystemExit) as excinfo:
+        call_command("assemble_dossier", "--siret", "55204944776279", "--object", value)
+
+    assert excinfo.value.code == 2
+    assert "entre 1 et 50 caractères" in capsys.readouterr().err
+    assert Candidature.objects.count() == 0
+
+
+def test_the_summary_speaks_french_labels_not_codes(capsys, django_capture_on_commit_callbacks, enqueued):
+    """Without --json, a person reads it: statuses, sources and flags in the words of the pages."""
+    organisation, _ = services.organisation_get_or_create(siret=demo.DEMO_BUYER_SIRET)
+    consultation = services.consultation_get_or_create(organisation=organisation, reference="assemble_dossier")
+    with django_capture_on_commit_callbacks(execute=True):
+        candidature, _ = services.candidature_start(consultation=consultation, siret="55204944776279")
+    for fetch in candidature.fetches.all():
+        services.fetch_store_failure(fetch=fetch, error=errors.NotFound("absent"))
+    ExclusionFlag.objects.create(
+        candidature=candidature, code="liquidation_judiciaire", severity="exclusion", ground="", source="bodacc"
+    )
+
+    call_command("assemble_dossier", "--siret", "55204944776279", "--wait", "1")
+
+    out = capsys.readouterr().out
+    assert "(Complet)" in out
+    assert registry.label("bodacc") in out and "Non trouvé" in out
+    assert "Motif d'exclusion : Liquidation judiciaire" in out
+    for code in ("complete", "not_found", "liquidation_judiciaire", "(exclusion)"):
+        assert code not in out

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from candidatures import demo
-from candidatures.models import OrganisationMember
+from candidatures.models import Consultation, Habilitation, Lot, OrganisationMember
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +51,26 @@ def test_the_buyer_account_belongs_to_the_demo_organisation(loaded):
     assert member.organisation.siret == demo.DEMO_BUYER_SIRET
 
 
+def counts() -> dict[str, int]:
+    return {
+        model.__name__: model.objects.count()
+        for model in (get_user_model(), EmailAddress, Consultation, Lot, Habilitation, OrganisationMember)
+    }
+
+
 def test_loading_twice_changes_nothing(loaded, capsys):
+    before = counts()
+
     call_command("load_demo")
 
-    assert OrganisationMember.objects.count() == 1
+    assert counts() == before
+
+
+def test_a_demo_database_kept_past_the_deadline_is_open_again(loaded, capsys):
+    consultation = Consultation.objects.get(reference=demo.DEMO_CONSULTATION_REFERENCE)
+    Consultation.objects.filter(pk=consultation.pk).update(deadline=timezone.now() - timedelta(days=1))
+
+    call_command("load_demo")
+
+    consultation.refresh_from_db()
+    assert not consultation.is_closed

@@ -6,8 +6,9 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from candidatures import demo, selectors, services
-from candidatures.models import Candidature, Consultation
+from candidatures import demo, pieces, selectors, services
+from candidatures.dossier_view import flag_title
+from candidatures.models import Candidature, Consultation, ExclusionFlag, SourceFetch
 from connectors import registry
 from connectors.identifiers import InvalidIdentifier, validate_siret
 
@@ -37,7 +38,7 @@ class Command(BaseCommand):
             "--sources",
             default=None,
             help="Limite les sources habilitées (clés séparées par des virgules) ; les autres finissent "
-            "« unauthorized » sans être appelées.",
+            "« non habilité » (unauthorized) sans être appelées.",
         )
 
     def handle(self, *args, **options):
@@ -97,12 +98,17 @@ class Command(BaseCommand):
         sys.exit(EXIT_INVALID_INPUT)
 
     def _print_summary(self, dossier: dict) -> None:
+        """For a person reading the terminal: the labels of the pages, not the codes of the JSON."""
         company = dossier["company"] or {}
-        self.stdout.write(f"Dossier {dossier['siret']} — {company.get('raison_sociale') or '?'} ({dossier['status']})")
+        status = Candidature.Status(dossier["status"]).label
+        self.stdout.write(f"Dossier {dossier['siret']} — {company.get('raison_sociale') or '?'} ({status})")
         for key, source in dossier["sources"].items():
             detail = f" HTTP {source['http_status']}" if source["http_status"] else ""
-            self.stdout.write(f"  {key:32} {source['status']}{detail} {source['error_code']}".rstrip())
+            label = SourceFetch.Status(source["status"]).label
+            self.stdout.write(f"  {registry.label(key):52} {label}{detail} {source['error_code']}".rstrip())
         for document in dossier["documents"]:
-            self.stdout.write(f"  document {document['kind']}: {document['sha256']} ({document['size']} o)")
+            label = pieces.document_label(document["kind"])
+            self.stdout.write(f"  justificatif {label} : {document['sha256']} ({document['size']} o)")
         for flag in dossier["exclusion_flags"]:
-            self.stdout.write(f"  ⚠ {flag['code']} ({flag['severity']})")
+            severity = ExclusionFlag.Severity(flag["severity"]).label
+            self.stdout.write(f"  ⚠ {severity} : {flag_title(flag['code'])}")

@@ -31,6 +31,10 @@ class Command(BaseCommand):
                 "published_at": timezone.now(),
             },
         )
+        if not created and consultation.is_closed:
+            # A demo database kept past the deadline would refuse every candidature: the demo stays open.
+            consultation.deadline = timezone.now() + timedelta(days=30)
+            consultation.save(update_fields=["deadline", "updated_at"])
         if created:
             Lot.objects.bulk_create(
                 [
