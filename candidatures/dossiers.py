@@ -298,17 +298,7 @@ def fetch_restart(*, fetch: SourceFetch, requested_by: str = "", by_company: boo
         fetch = SourceFetch.objects.select_for_update().get(pk=fetch.pk)
         if fetch.status == SourceFetch.Status.PENDING:
             return fetch
-        fetch.status = SourceFetch.Status.PENDING
-        fetch.attempts = 0
-        fetch.next_retry_at = None
-        fetch.error_code = ""
-        fetch.error_detail = ""
-        fetch.save(update_fields=["status", "attempts", "next_retry_at", "error_code", "error_detail"])
-        Candidature.objects.filter(pk=fetch.candidature_id).update(
-            status=Candidature.Status.IN_PROGRESS, completed_at=None
-        )
-        fetch_id = fetch.pk
-        transaction.on_commit(lambda: services._enqueue_fetches([fetch_id], requested_by=requested_by))
+        services.fetch_back_to_pending(fetch=fetch, requested_by=requested_by, fresh=True)
     return fetch
 
 

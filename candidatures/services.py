@@ -289,19 +289,31 @@ def fetch_store_failure(
     return fetch
 
 
+def fetch_back_to_pending(*, fetch: SourceFetch, requested_by: str = "", fresh: bool) -> None:
+    """Put a final fetch back to pending and enqueue it on commit; call it in a transaction, the row locked.
+
+    `fresh` (someone asked for it now): a new count of attempts and no trace of the last error; a scheduled
+    retry keeps both, it continues the same attempts.
+    """
+    fetch.status = SourceFetch.Status.PENDING
+    fetch.next_retry_at = None
+    if fresh:
+        fetch.attempts = 0
+        fetch.error_code = ""
+        fetch.error_detail = ""
+    fetch.save(update_fields=["status", "next_retry_at", "attempts", "error_code", "error_detail"])
+    Candidature.objects.filter(pk=fetch.candidature_id).update(status=Candidature.Status.IN_PROGRESS, completed_at=None)
+    fetch_id = fetch.pk
+    transaction.on_commit(lambda: _enqueue_fetches([fetch_id], requested_by=requested_by))
+
+
 def fetch_reschedule(*, fetch_id: int) -> bool:
     """Put a fetch whose scheduled retry is due back to pending, and enqueue it (periodic task)."""
     with transaction.atomic():
         fetch = SourceFetch.objects.select_for_update().filter(pk=fetch_id).first()
         if fetch is None or fetch.status != SourceFetch.Status.ERROR or fetch.next_retry_at is None:
             return False
-        fetch.status = SourceFetch.Status.PENDING
-        fetch.next_retry_at = None
-        fetch.save(update_fields=["status", "next_retry_at"])
-        Candidature.objects.filter(pk=fetch.candidature_id).update(
-            status=Candidature.Status.IN_PROGRESS, completed_at=None
-        )
-        transaction.on_commit(lambda: _enqueue_fetches([fetch_id]))
+        fetch_back_to_pending(fetch=fetch, fresh=False)
     return True
 
 
