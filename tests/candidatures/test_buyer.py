@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from stdnum import luhn
 
-from candidatures import consultations, pieces, services
+from candidatures import consultations, dossiers, pieces, services
 from candidatures.models import (
     Candidature,
     CompanyIdentity,
@@ -672,17 +672,24 @@ def test_zip_holds_every_file_with_clear_names(buyer_client, consultation, start
 
 
 def test_zip_frozen_dossier_matches_the_fingerprint(buyer_client, consultation, start):
-    from candidatures.dossiers import dossier_sha256
-
+    """The JSON in the ZIP hashes to the fingerprint stored at submission (non-ASCII values included)."""
     candidature = start(consultation, SIRETS[0])
-    submit(candidature)
-    Candidature.objects.filter(pk=candidature.pk).update(frozen_sha256=dossier_sha256(candidature.frozen_dossier))
+    dossiers.candidature_declare(
+        candidature=candidature, values={"contact_nom": "Hélène Arrêt-Çédille", "contact_email": "h@exemple.fr"}
+    )
+    dossiers.declaration_sign(candidature=candidature, signatory="Hélène Arrêt-Çédille")
+    frozen = dossiers.frozen_dossier_as_dict(candidature=candidature, submitted_at=timezone.now())
+    Candidature.objects.filter(pk=candidature.pk).update(
+        frozen_dossier=frozen, frozen_sha256=dossiers.dossier_sha256(frozen), submitted_at=timezone.now()
+    )
+    stored_fingerprint = Candidature.objects.get(pk=candidature.pk).frozen_sha256
 
     response = buyer_client.get(reverse("buyer_zip", args=[candidature.pk]))
 
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     content = archive.read(f"00-dossier-depose-{SIRETS[0]}.json")
-    assert hashlib.sha256(content).hexdigest() == dossier_sha256(candidature.frozen_dossier)
+    assert "Hélène Arrêt-Çédille" in content.decode()
+    assert hashlib.sha256(content).hexdigest() == stored_fingerprint
 
 
 def test_zip_lists_a_file_missing_from_storage_instead_of_failing(buyer_client, consultation, start):

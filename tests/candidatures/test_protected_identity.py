@@ -157,6 +157,9 @@ def test_the_company_sees_its_own_identity(client, company_user, assembled, iden
 def test_the_receipt_and_the_zip_of_a_non_habilitated_buyer_hold_no_identity(buyer, buyer_client, assembled, identity):
     grant_protected_data(buyer, False)
     candidature = submit(assembled)
+    stored = dossiers.candidature_receipt(candidature=candidature)  # the company's, rendered at submission
+    with stored.open("rb") as handle:
+        stored_bytes = handle.read()
 
     receipt = buyer_client.get(reverse("buyer_receipt", args=[candidature.pk]))
     archive = buyer_client.get(reverse("buyer_zip", args=[candidature.pk]))
@@ -172,11 +175,12 @@ def test_the_receipt_and_the_zip_of_a_non_habilitated_buyer_hold_no_identity(buy
         assert value not in receipt_text
         for name, text in texts.items():
             assert value not in text, name
-    # The company's own receipt, stored, is untouched: it shows its name.
-    stored = dossiers.candidature_receipt(candidature=Candidature.objects.get(pk=candidature.pk))
-    if stored:
-        with stored.open("rb") as handle:
-            assert identity[0] in pdf_text(handle.read())
+    # The company's own receipt, stored, is untouched by the buyer's masked copies: it shows its name.
+    after = Candidature.objects.get(pk=candidature.pk).receipt
+    assert after.name == stored.name
+    with after.open("rb") as handle:
+        assert handle.read() == stored_bytes
+    assert identity[0] in pdf_text(stored_bytes)
 
 
 def test_the_zip_of_a_habilitated_buyer_holds_the_dossier_as_submitted(buyer, buyer_client, assembled, identity):
