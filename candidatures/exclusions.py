@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import enum
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
 from connectors import registry
 from connectors.ademe import CertificationsRge
-from connectors.bodacc import Annonce, AnnoncesBodacc
+from connectors.bodacc import Annonce, AnnoncesBodacc, fold_accents
 from connectors.btp_conges import AttestationCongesPayes
 from connectors.insee import InseeEtablissement, InseeUniteLegale
 from connectors.msa import OUTDATED, UNDER_INVESTIGATION, ConformiteMsa
@@ -63,9 +62,7 @@ def normalise(text: str) -> str:
     """Lower-case, accents and apostrophe variants removed, spaces collapsed, final full stop dropped: BODACC
     writes the same nature several ways. Mojibake is the connector's business (`connectors.bodacc` repairs it
     when it parses a notice)."""
-    text = unicodedata.normalize("NFKD", text or "")
-    text = "".join(char for char in text if not unicodedata.combining(char))
-    text = re.sub(r"[’‘`´]", "'", text).lower()
+    text = re.sub(r"[’‘`´]", "'", fold_accents(text or "")).lower()
     return re.sub(r"\s+", " ", text).strip().rstrip(".").strip()
 
 

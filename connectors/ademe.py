@@ -33,17 +33,6 @@ class CertificationsRge(SourceResult):
     certificats: tuple[CertificatRge, ...]  # current ones, soonest expiry first
     archives: tuple[CertificatRge, ...]  # archived by ADEME: no longer valid
 
-    @property
-    def domaines(self) -> tuple[str, ...]:
-        """The domains of works of the current certificates, each once, in their order."""
-        return tuple(dict.fromkeys(certificat.domaine for certificat in self.certificats if certificat.domaine))
-
-    @property
-    def valid_until(self) -> date | None:
-        """The latest expiry date among the current certificates."""
-        dates = [certificat.date_expiration for certificat in self.certificats if certificat.date_expiration]
-        return max(dates, default=None)
-
 
 def fetch_certifications(siret: str, *, call: CallContext) -> CertificationsRge:
     response = client.api_entreprise_get(f"/v3/ademe/etablissements/{siret}/certification_rge", call=call)

@@ -51,15 +51,6 @@ class Jugement:
     complement: str
 
 
-@dataclass(frozen=True)
-class Personne:
-    type_personne: str  # "pm" (personne morale) or "pp" (personne physique)
-    denomination: str
-    nom: str
-    prenom: str
-    numero_identification: str  # the SIREN as BODACC writes it ("552 049 447")
-
-
 @dataclass(frozen=True, kw_only=True)
 class Annonce:
     id: str
@@ -73,7 +64,6 @@ class Annonce:
     parution_precedente: dict | None  # {"nomPublication", "numeroParution", "numeroAnnonce"}
     numero_parution: str
     numero_annonce: str
-    personnes: tuple[Personne, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,9 +96,8 @@ def fetch_annonces(siren: str, *, call: CallContext) -> AnnoncesBodacc:
     while True:
         limit = min(PAGE_SIZE, WINDOW - 1 - offset)
         if limit <= 0:
-            logger.warning(
-                "BODACC: %s a %s annonces, seules les %s plus récentes sont lues.", siren, total_count, offset
-            )
+            # Never the SIREN in the logs: a sole trader's SIREN is personal data.
+            logger.warning("BODACC : %s annonces, seules les %s plus récentes sont lues.", total_count, offset)
             break
         body = client.bodacc_get(RECORDS_PATH, params=params | {"limit": str(limit), "offset": str(offset)}, call=call)
         total_count = body.get("total_count")
@@ -162,7 +151,6 @@ def _annonce(record: dict) -> Annonce:
         parution_precedente=_json_object(record.get("parutionavisprecedent"), "parutionavisprecedent", annonce_id),
         numero_parution=_text(record.get("parution")),
         numero_annonce=_text(record.get("numeroannonce")),
-        personnes=_personnes(record.get("listepersonnes"), annonce_id),
     )
 
 
@@ -181,33 +169,6 @@ def _jugement(value: object, annonce_id: str) -> Jugement | None:
     except parsing.Unreadable:
         logger.warning("BODACC %s : jugement illisible, ignoré.", annonce_id)
         return None
-
-
-def _personnes(value: object, annonce_id: str) -> tuple[Personne, ...]:
-    data = _json_object(value, "listepersonnes", annonce_id)
-    if data is None:
-        return ()
-    items = data.get("personne")
-    if isinstance(items, dict):
-        items = [items]
-    if not isinstance(items, list):
-        return ()
-    personnes = []
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        immatriculation = item.get("numeroImmatriculation")
-        immatriculation = immatriculation if isinstance(immatriculation, dict) else {}
-        personnes.append(
-            Personne(
-                type_personne=_loose_text(item.get("typePersonne")),
-                denomination=_loose_text(item.get("denomination")),
-                nom=_loose_text(item.get("nom")),
-                prenom=_loose_text(item.get("prenom")),
-                numero_identification=_loose_text(immatriculation.get("numeroIdentification")),
-            )
-        )
-    return tuple(personnes)
 
 
 def _json_object(value: object, field: str, annonce_id: str) -> dict | None:
@@ -254,9 +215,7 @@ def _parse_date(text: str) -> date | None:
         elif match := _SLASH_DATE.match(text):
             day, month, year = (int(group) for group in match.groups())
         else:
-            folded = unicodedata.normalize("NFKD", text.lower())
-            folded = "".join(char for char in folded if not unicodedata.combining(char))
-            match = _FRENCH_DATE.match(re.sub(r"\s+", " ", folded))
+            match = _FRENCH_DATE.match(re.sub(r"\s+", " ", fold_accents(text.lower())))
             if match is None or match.group(2) not in _MONTHS:
                 return None
             day, month, year = int(match.group(1)), _MONTHS[match.group(2)], int(match.group(3))
@@ -265,12 +224,13 @@ def _parse_date(text: str) -> date | None:
         return None
 
 
+def fold_accents(text: str) -> str:
+    """The text without its accents ("clôture" → "cloture"), case kept: BODACC spells the same words with and
+    without them."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
 def _text(value: object) -> str:
     """A plain field: text, or a number BODACC sometimes writes as such (numeroannonce); null as empty."""
-    if isinstance(value, bool):
-        raise parsing.Unreadable("texte attendu, reçu bool")
     return parsing.text(value, numbers=True)
-
-
-def _loose_text(value: object) -> str:
-    return repair_mojibake(value.strip()) if isinstance(value, str) else ""

@@ -44,7 +44,7 @@ def fetch_attestation_cibtp(siret: str, *, call: CallContext) -> AttestationCong
         return parse_attestation_cibtp(exc.body)
     result = parse_attestation_cibtp(response.body)
     # The link lives 10 minutes: download at once.
-    return client.with_document(result, parsing.document_url(response.data), kind=DOCUMENT_KIND, call=call)
+    return client.with_document(result, kind=DOCUMENT_KIND, call=call)
 
 
 def parse_attestation_cibtp(payload: dict) -> AttestationCongesPayes:
@@ -66,12 +66,9 @@ def fetch_attestation_cnetp(siren: str, *, call: CallContext) -> AttestationCong
     path = f"/v3/cnetp/unites_legales/{siren}/attestation_cotisations_conges_payes_chomage_intemperies"
     response = client.api_entreprise_get(path, call=call)
     result = parse_attestation_cnetp(response.body)
-    return client.with_document(result, parsing.document_url(response.data), kind=DOCUMENT_KIND, call=call)
+    return client.with_document(result, kind=DOCUMENT_KIND, call=call)
 
 
 def parse_attestation_cnetp(payload: dict) -> AttestationCongesPayes:
-    try:
-        parsing.document_url(payload["data"])
-    except parsing.PARSE_ERRORS as exc:
-        raise parsing.malformed(CNETP, "attestation congés payés", exc) from exc
+    parsing.document_only(payload, CNETP, "attestation congés payés")
     return AttestationCongesPayes(payload=payload, caisse=CNETP)

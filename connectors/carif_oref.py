@@ -50,16 +50,6 @@ class CertificationsQualiopi(SourceResult):
     declarations: tuple[DeclarationActivite, ...]
     habilitations: tuple[HabilitationFranceCompetences, ...]
 
-    @property
-    def qualiopi(self) -> tuple[str, ...]:
-        """The Qualiopi categories certified on any active déclaration; empty when not certified."""
-        certified = {key for declaration in self.declarations if declaration.actif for key in declaration.qualiopi}
-        return tuple(key for key in QUALIOPI_CATEGORIES if key in certified)
-
-    @property
-    def certifie_qualiopi(self) -> bool:
-        return bool(self.qualiopi)
-
 
 def fetch_certifications(siret: str, *, call: CallContext) -> CertificationsQualiopi:
     response = client.api_entreprise_get(

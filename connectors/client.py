@@ -19,7 +19,7 @@ import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
-from . import errors
+from . import errors, parsing
 from .types import CallContext, CallRecord, DocumentLink, FetchedDocument, SourceResult
 
 logger = logging.getLogger(__name__)
@@ -242,10 +242,10 @@ def bodacc_get(path: str, *, params: dict[str, str], call: CallContext) -> dict[
             raise errors.RateLimited("Limite de débit BODACC atteinte.", retry_after=retry_after, http_status=429)
         if response.status_code >= 500:
             raise errors.Transient("BODACC est indisponible.", http_status=response.status_code)
-        body = _json_or_none(response)
-        message = body.get("message", "") if isinstance(body, dict) else ""
+        # Opendatasoft's own message (English, e.g. "ODSQL query is malformed…") stays on `body` and in the
+        # audit excerpt: only our French sentence reaches people.
         raise errors.BadRequest(
-            "Requête refusée par BODACC.", http_status=response.status_code, detail=message, body=body
+            "Requête refusée par BODACC.", http_status=response.status_code, body=_json_or_none(response)
         )
     body = _decode_json(response)
     if not isinstance(body, dict) or not isinstance(body.get("results"), list):
@@ -308,11 +308,10 @@ def download_document(url: str, *, kind: str, call: CallContext, valid_from=None
     )
 
 
-def with_document(
-    result: Result, url: str, *, kind: str, call: CallContext, valid_from=None, valid_until=None
-) -> Result:
-    """The result with its one document, downloaded at once (the link expires)."""
-    link = DocumentLink(url, valid_from=valid_from, valid_until=valid_until)
+def with_document(result: Result, *, kind: str, call: CallContext, valid_from=None, valid_until=None) -> Result:
+    """The result with the one document its answer links to (`data.document_url`, checked by the parser),
+    downloaded at once (the link expires)."""
+    link = DocumentLink(parsing.document_url(result.payload["data"]), valid_from=valid_from, valid_until=valid_until)
     return replace(result, documents=download_documents([link], kind=kind, call=call))
 
 

@@ -32,13 +32,7 @@ def fetch_attestation_fiscale(siren: str, *, call: CallContext) -> AttestationFi
     """The attestation's dates, with its PDF downloaded at once (the link expires)."""
     response = client.api_entreprise_get(f"/v4/dgfip/unites_legales/{siren}/attestation_fiscale", call=call)
     result = parse_attestation_fiscale(response.body)
-    return client.with_document(
-        result,
-        parsing.document_url(response.data),
-        kind=DOCUMENT_KIND,
-        call=call,
-        valid_from=result.date_delivrance,
-    )
+    return client.with_document(result, kind=DOCUMENT_KIND, call=call, valid_from=result.date_delivrance)
 
 
 def parse_attestation_fiscale(payload: dict) -> AttestationFiscale:

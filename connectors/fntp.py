@@ -24,12 +24,9 @@ def fetch_carte_professionnelle(siren: str, *, call: CallContext) -> CarteProfes
         f"/v3/fntp/unites_legales/{siren}/carte_professionnelle_travaux_publics", call=call
     )
     result = parse_carte_professionnelle(response.body)
-    return client.with_document(result, parsing.document_url(response.data), kind=DOCUMENT_KIND, call=call)
+    return client.with_document(result, kind=DOCUMENT_KIND, call=call)
 
 
 def parse_carte_professionnelle(payload: dict) -> CarteProfessionnelleTp:
-    try:
-        parsing.document_url(payload["data"])
-    except parsing.PARSE_ERRORS as exc:
-        raise parsing.malformed("FNTP", "carte professionnelle travaux publics", exc) from exc
+    parsing.document_only(payload, "FNTP", "carte professionnelle travaux publics")
     return CarteProfessionnelleTp(payload=payload)

@@ -37,17 +37,16 @@ def fetch_extrait_rne(siren: str, *, call: CallContext) -> ExtraitRne:
     """The extrait's data, with its PDF downloaded at once (the link expires)."""
     response = client.api_entreprise_get(f"/v3/inpi/rne/unites_legales/{siren}/extrait_rne", call=call)
     result = parse_extrait_rne(response.body)
-    document_url = parsing.text(response.data.get("document_url"))
-    if not document_url:
-        return result
-    return client.with_document(result, document_url, kind=DOCUMENT_KIND, call=call)
+    if not parsing.text(response.data.get("document_url")):
+        return result  # the PDF is optional
+    return client.with_document(result, kind=DOCUMENT_KIND, call=call)
 
 
 def parse_extrait_rne(payload: dict) -> ExtraitRne:
     try:
         data = payload["data"]
         identite = data["identite_entreprise"]
-        parsing.text(data.get("document_url"))
+        parsing.text(data.get("document_url"))  # optional, but text when given: checked here for the fetch
         capital = identite.get("capital_social") or {}
         return ExtraitRne(
             payload=payload,

@@ -42,7 +42,6 @@ class InseeEtablissement(SourceResult):
     activite_principale: Nomenclature
     adresse: str
     ess: bool | None
-    unite_legale_etat: str  # "A" (active) or "C" (cessée)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,7 +95,6 @@ def parse_etablissement(payload: dict) -> InseeEtablissement:
             ess=parsing.optional_boolean(
                 unite_legale.get("economie_sociale_et_solidaire"), name="economie_sociale_et_solidaire"
             ),
-            unite_legale_etat=_text(unite_legale.get("etat_administratif")),
         )
     except parsing.PARSE_ERRORS as exc:
         raise parsing.malformed("INSEE", "établissement", exc) from exc

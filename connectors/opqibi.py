@@ -34,15 +34,6 @@ class CertificationOpqibi(SourceResult):
     qualifications_probatoires: tuple[QualificationOpqibi, ...]
     date_validite_qualifications_probatoires: date | None
 
-    @property
-    def rge(self) -> bool:
-        return any(qualification.rge for qualification in self.qualifications)
-
-    @property
-    def valid_until(self) -> date | None:
-        """Until when the (non-probationary) qualifications are valid."""
-        return self.date_validite_qualifications
-
 
 def fetch_certification(siren: str, *, call: CallContext) -> CertificationOpqibi:
     response = client.api_entreprise_get(f"/v3/opqibi/unites_legales/{siren}/certification_ingenierie", call=call)

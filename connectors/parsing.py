@@ -49,6 +49,14 @@ def document_url(data: dict) -> str:
     return url
 
 
+def document_only(payload: dict, provider: str, what: str) -> None:
+    """Check an answer that is nothing but its document's link; `malformed(...)` when it has none."""
+    try:
+        document_url(payload["data"])
+    except PARSE_ERRORS as exc:
+        raise malformed(provider, what, exc) from exc
+
+
 def boolean(value: object, *, name: str = "") -> bool:
     """A JSON boolean, nothing else (neither "false" nor 0); `name` says which field in the message."""
     if not isinstance(value, bool):

@@ -35,14 +35,11 @@ def fetch_attestation(siret: str, *, call: CallContext) -> AttestationProbtp:
         f"/v3/probtp/etablissements/{siret}/attestation_cotisations_retraite", call=call
     )
     result = parse_attestation(response.body)
-    return client.with_document(result, parsing.document_url(response.data), kind=DOCUMENT_KIND, call=call)
+    return client.with_document(result, kind=DOCUMENT_KIND, call=call)
 
 
 def parse_attestation(payload: dict) -> AttestationProbtp:
-    try:
-        parsing.document_url(payload["data"])
-    except parsing.PARSE_ERRORS as exc:
-        raise parsing.malformed("PRO BTP", "attestation de cotisations retraite", exc) from exc
+    parsing.document_only(payload, "PRO BTP", "attestation de cotisations retraite")
     return AttestationProbtp(payload=payload)
 
 

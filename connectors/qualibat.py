@@ -43,12 +43,7 @@ def fetch_certification(siret: str, *, call: CallContext) -> CertificationQualib
     response = client.api_entreprise_get(f"/v4/qualibat/etablissements/{siret}/certification_batiment", call=call)
     result = parse_certification(response.body)
     return client.with_document(
-        result,
-        parsing.document_url(response.data),
-        kind=DOCUMENT_KIND,
-        call=call,
-        valid_from=result.date_emission,
-        valid_until=result.date_fin_validite,
+        result, kind=DOCUMENT_KIND, call=call, valid_from=result.date_emission, valid_until=result.date_fin_validite
     )
 
 

@@ -46,24 +46,10 @@ class CertificatQualifelec:
     assurance_civile: Assurance | None
     document_url: str
 
-    @property
-    def probatoire(self) -> bool:
-        """A probationary qualification, told by its mention (e.g. PRGE "Probatoire Reconnu Garant…")."""
-        return any(mention.label.lower().startswith("probatoire") for mention in self.mentions)
-
 
 @dataclass(frozen=True, kw_only=True)
 class CertificatsQualifelec(SourceResult):
     certificats: tuple[CertificatQualifelec, ...]  # latest end of validity first
-
-    @property
-    def rge(self) -> bool:
-        return any(certificat.rge for certificat in self.certificats)
-
-    @property
-    def valid_until(self) -> date | None:
-        """The latest end of validity among the certificates."""
-        return max((certificat.date_fin for certificat in self.certificats), default=None)
 
 
 def fetch_certificats(siret: str, *, call: CallContext) -> CertificatsQualifelec:

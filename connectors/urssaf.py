@@ -37,7 +37,6 @@ def fetch_attestation_vigilance(siren: str, *, call: CallContext) -> Attestation
         return result
     return client.with_document(
         result,
-        parsing.document_url(response.data),
         kind=DOCUMENT_KIND,
         call=call,
         valid_from=result.date_debut_validite,

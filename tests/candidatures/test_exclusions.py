@@ -22,6 +22,8 @@ from candidatures.exclusions import (
     NATURES,
     Flag,
     ProcedureEvent,
+    Validity,
+    certificate_validities,
     classify_judgement,
     evaluate,
     sanction_named,
@@ -1139,6 +1141,101 @@ def test_expired_rge_certificates_but_not_the_archived_ones():
     for item in archived["data"]:
         item["data"]["meta"]["archived"] = True
     assert evaluate({"ademe_rge": ademe.parse_certifications(archived)}, today=TODAY) == []
+
+
+def _archived(body: dict) -> dict:
+    for item in body["data"]:
+        item["data"]["meta"]["archived"] = True
+    return body
+
+
+def _without_probationary(body: dict) -> dict:
+    body["data"].update(qualifications_probatoires=[], date_validite_qualifications_probatoires=None)
+    return body
+
+
+RGE_LABEL = "Certificat RGE Qualisol CESI – Fenêtres, volets, portes extérieures 2020 – "
+
+
+@pytest.mark.parametrize(
+    ("source", "parse", "directory", "case", "change", "expected"),
+    [
+        pytest.param(
+            "qualifelec",
+            qualifelec.parse_certificats,
+            QUALIFELEC,
+            "200-certification-qualifelec_2-certificats_sans-domaine.yaml",
+            None,
+            [
+                Validity(
+                    "Certificat Qualifelec Installations Électriques Logement Commerce Petit Tertiaire - LCPT",
+                    date(2024, 7, 31),
+                    "2841",
+                ),
+                Validity(
+                    "Certificat Qualifelec COURANTS FAIBLES LOGEMENT COMMERCE PETIT TERTIAIRE (CFLCP)",
+                    date(2024, 1, 31),
+                    "2840",
+                ),
+            ],
+            id="qualifelec_each_certificate",
+        ),
+        pytest.param(
+            "qualifelec",
+            qualifelec.parse_certificats,
+            QUALIFELEC,
+            "200-certification-qualifelec_2-certificats_sans-domaine.yaml",
+            lambda body: {**body, "data": []},
+            [],
+            id="qualifelec_none",
+        ),
+        pytest.param(
+            "ademe_rge",
+            ademe.parse_certifications,
+            ADEME,
+            "200.yml",
+            None,
+            [Validity(RGE_LABEL + "qualibat", date(2025, 8, 1)), Validity(RGE_LABEL + "qualifelec", date(2025, 8, 1))],
+            id="rge_current",
+        ),
+        pytest.param("ademe_rge", ademe.parse_certifications, ADEME, "200.yml", _archived, [], id="rge_archived"),
+        pytest.param(
+            "opqibi",
+            opqibi.parse_certification,
+            OPQIBI,
+            "200.yml",
+            None,
+            [
+                Validity("Qualifications OPQIBI", date(2025, 2, 21), "string"),
+                Validity("Qualifications probatoires OPQIBI", date(2025, 2, 21), "string"),
+            ],
+            id="opqibi_with_probationary",
+        ),
+        pytest.param(
+            "opqibi",
+            opqibi.parse_certification,
+            OPQIBI,
+            "200.yml",
+            _without_probationary,
+            [Validity("Qualifications OPQIBI", date(2025, 2, 21), "string")],
+            id="opqibi_without_probationary",
+        ),
+        pytest.param(
+            "qualibat",
+            qualibat.parse_certification,
+            QUALIBAT,
+            "200.yml",
+            None,
+            [Validity("Certification Qualibat", date(2024, 2, 2))],
+            id="qualibat",
+        ),
+        pytest.param("carif_oref", carif_oref.parse_certifications, CARIF_OREF, "200.yaml", None, [], id="qualiopi"),
+    ],
+)
+def test_certificate_validities(source, parse, directory, case, change, expected):
+    """The validity of each certificate a result carries: what the expiry warning is decided on."""
+    _, body = load_case(directory, case)
+    assert certificate_validities(parse(change(body) if change else body), source) == expected
 
 
 def test_qualiopi_raises_nothing():

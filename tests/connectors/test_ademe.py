@@ -30,8 +30,6 @@ def test_current_certificates_kept_as_links(http, call, call_records):
     assert first.url == body["data"][0]["data"]["url"]
     assert first.archived is False
     assert result.archives == ()
-    assert result.domaines == ("Fenêtres, volets, portes extérieures 2020",)
-    assert result.valid_until == date(2025, 8, 1)
     assert result.documents == ()  # a link, not downloaded
     assert result.payload == body
     assert [record.provider for record in call_records] == ["api_entreprise"]
@@ -48,15 +46,14 @@ def test_archived_certificates_are_kept_apart_and_soonest_expiry_comes_first():
 
     assert [certificat.date_expiration for certificat in result.certificats] == [date(2024, 1, 1), date(2025, 3, 1)]
     assert [certificat.organisme for certificat in result.archives] == ["qualibat"]
-    assert result.valid_until == date(2025, 3, 1)
 
 
-def test_only_archived_certificates_leave_no_validity():
+def test_only_archived_certificates_leave_no_current_one():
     _, body = load_case(DIRECTORY, "200.yml")
     for item in body["data"]:
         item["data"]["meta"]["archived"] = True
     result = ademe.parse_certifications(body)
-    assert (result.certificats, result.domaines, result.valid_until) == ((), (), None)
+    assert result.certificats == ()
     assert len(result.archives) == 2
 
 

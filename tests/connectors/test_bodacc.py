@@ -11,7 +11,7 @@ import requests
 import responses
 
 from connectors import bodacc, errors
-from connectors.bodacc import Jugement, Personne
+from connectors.bodacc import Jugement, siren_spaced
 
 from .payloads import BODACC_URL
 
@@ -155,10 +155,11 @@ def test_fetch_single_page_and_no_notice(http, call):
     assert len(http.calls) == 1
 
 
-def test_fetch_stops_at_the_api_window(http, call):
+def test_fetch_stops_at_the_api_window(http, call, caplog):
     serve_pages(http, many_records(10_000), total_count=12_345)
 
-    result = bodacc.fetch_annonces(SIREN, call=call)
+    with caplog.at_level("WARNING", logger="connectors.bodacc"):
+        result = bodacc.fetch_annonces(SIREN, call=call)
 
     params = sent_params(http)
     assert len(params) == 100
@@ -167,6 +168,11 @@ def test_fetch_stops_at_the_api_window(http, call):
     assert len(result.annonces) == 9_999
     assert result.total_count == 12_345
     assert result.truncated is True
+    # The window is logged, never the SIREN (personal data for a sole trader).
+    (message,) = [entry.getMessage() for entry in caplog.records if entry.name == "connectors.bodacc"]
+    assert "12345 annonces" in message
+    assert SIREN not in message
+    assert siren_spaced(SIREN) not in message
 
 
 def test_a_notice_shifting_the_pages_is_kept_once(http, call):
@@ -229,15 +235,6 @@ def test_json_string_fields_are_parsed():
         date=date(2026, 1, 20),
         complement=COMPLEMENT,
     )
-    assert initial.personnes == (
-        Personne(
-            type_personne="pm",
-            denomination="EXEMPLE SARL",
-            nom="",
-            prenom="",
-            numero_identification="552 049 447",
-        ),
-    )
     assert rectificatif.typeavis == "rectificatif"
     assert rectificatif.parution_precedente == {
         "nomPublication": "BODACC A",
@@ -245,23 +242,6 @@ def test_json_string_fields_are_parsed():
         "numeroAnnonce": 456,
     }
     assert result.payload is payload
-
-
-def test_personnes_list_and_physical_person():
-    item = record("A202600230457", "2026-02-04")
-    item["listepersonnes"] = json.dumps(
-        {
-            "personne": [
-                {"typePersonne": "pp", "nom": "DUPONT", "prenom": "Jean", "nomUsage": None},
-                {"typePersonne": "pm", "denomination": "SociÃ©tÃ© Exemple"},
-            ]
-        }
-    )
-    (annonce,) = bodacc.parse_annonces({"total_count": 1, "results": [item]}).annonces
-    assert [(p.type_personne, p.nom, p.prenom, p.denomination) for p in annonce.personnes] == [
-        ("pp", "DUPONT", "Jean", ""),
-        ("pm", "", "", "Société Exemple"),
-    ]
 
 
 def test_mojibake_is_repaired():
@@ -382,13 +362,18 @@ def test_server_errors_are_transient(http, call, status):
     assert excinfo.value.http_status == status
 
 
-def test_bad_request_keeps_the_message(http, call):
+def test_bad_request_is_explained_in_french_and_keeps_the_server_text(http, call, call_records):
     message = "ODSQL query is malformed: invalid literal"
     http.get(RECORDS_URL, json={"error_code": "ODSQLError", "message": message}, status=400)
     with pytest.raises(errors.BadRequest) as excinfo:
         bodacc.fetch_annonces(SIREN, call=call)
     assert excinfo.value.http_status == 400
-    assert excinfo.value.detail == message
+    # People read our sentence only; Opendatasoft's English stays on the body and in the audit excerpt.
+    assert excinfo.value.explanation == "Requête refusée par BODACC."
+    assert "ODSQL" not in excinfo.value.explanation
+    assert excinfo.value.body == {"error_code": "ODSQLError", "message": message}
+    (audit,) = call_records
+    assert message in audit.response_excerpt
 
 
 def test_failure_on_a_later_page_fails_the_source(http, call):

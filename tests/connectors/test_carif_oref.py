@@ -43,8 +43,6 @@ def test_qualiopi_and_france_competences(http, call, call_records):
             pour_organiser_evaluation=True,
         ),
     )
-    assert result.qualiopi == ("action_formation",)
-    assert result.certifie_qualiopi is True
     assert result.documents == ()
     assert result.payload == body
     assert [record.provider for record in call_records] == ["api_entreprise"]
@@ -55,8 +53,7 @@ def test_no_qualiopi_category_is_not_certified():
     qualiopi = body["data"]["declarations_activites_etablissement"][0]["certification_qualiopi"]
     qualiopi.update(action_formation=False, obtention_via_unite_legale=None)
     result = carif_oref.parse_certifications(body)
-    assert result.qualiopi == ()
-    assert result.certifie_qualiopi is False
+    assert result.declarations[0].qualiopi == ()
     assert result.declarations[0].qualiopi_via_unite_legale is None
 
 
@@ -64,7 +61,7 @@ def test_no_declaration_nor_habilitation():
     _, body = load_case(DIRECTORY, "200.yaml")
     body["data"].update(declarations_activites_etablissement=[], habilitations_france_competence=[])
     result = carif_oref.parse_certifications(body)
-    assert (result.declarations, result.habilitations, result.certifie_qualiopi) == ((), (), False)
+    assert (result.declarations, result.habilitations) == ((), ())
 
 
 def _changed(change) -> dict:

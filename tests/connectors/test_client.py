@@ -190,7 +190,7 @@ def test_with_document_attaches_the_downloaded_file(http, call):
     http.get(DOCUMENT_URL, body=sample_pdf())
     result = SourceResult(payload={"data": {"document_url": DOCUMENT_URL}})
 
-    attached = client.with_document(result, DOCUMENT_URL, kind="piece", call=call, valid_from=date(2026, 1, 1))
+    attached = client.with_document(result, kind="piece", call=call, valid_from=date(2026, 1, 1))
 
     (document,) = attached.documents
     assert (document.kind, document.content_type, document.valid_from) == ("piece", "application/pdf", date(2026, 1, 1))

@@ -37,7 +37,6 @@ def test_fetch_etablissement_personne_morale(http, call):
     )
     assert result.adresse == "2 PLACE AUX ETOILES, 93210 SAINT-DENIS"
     assert result.ess is False
-    assert result.unite_legale_etat == "A"
     assert result.payload == body
     assert result.documents == ()
     assert result.withheld is False
@@ -69,7 +68,6 @@ def test_closed_etablissement_dates_in_paris_time():
     assert result.etat_administratif == "F"
     # 816390000 is 1995-11-14T23:00:00Z, i.e. midnight of the 15th in Paris.
     assert result.date_fermeture == date(1995, 11, 15)
-    assert result.unite_legale_etat == "C"
     assert result.categorie_entreprise == ""
     assert result.ess is None
 

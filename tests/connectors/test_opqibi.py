@@ -38,8 +38,6 @@ def test_certification_with_qualifications_and_probationary_ones_apart(http, cal
     assert result.date_validite_qualifications == date(2025, 2, 21)
     assert result.qualifications_probatoires == (thermique,)
     assert result.date_validite_qualifications_probatoires == date(2025, 2, 21)
-    assert result.valid_until == date(2025, 2, 21)
-    assert result.rge is False
     assert result.documents == ()  # the certificate is a page on opqibi.com, kept as a link
     assert result.payload == body
     assert [record.provider for record in call_records] == ["api_entreprise"]
@@ -50,7 +48,7 @@ def test_rge_qualification_and_no_probationary_ones():
     body["data"]["qualifications"][0]["rge"] = True
     body["data"].update(qualifications_probatoires=[], date_validite_qualifications_probatoires=None)
     result = opqibi.parse_certification(body)
-    assert result.rge is True
+    assert [qualification.rge for qualification in result.qualifications] == [True]
     assert result.qualifications_probatoires == ()
     assert result.date_validite_qualifications_probatoires is None
 

@@ -35,7 +35,6 @@ def test_rge_certificate_with_its_image(http, call, call_records):
     (certificat,) = result.certificats
     assert certificat.numero == "2840"
     assert certificat.rge is True
-    assert certificat.probatoire is False
     assert (certificat.date_debut, certificat.date_fin) == (date(2023, 2, 1), date(2024, 1, 31))
     assert certificat.qualification == "Installations Électriques Logement Commerce Petit Tertiaire - LCPT"
     assert (certificat.qualification_date_debut, certificat.qualification_date_fin) == (
@@ -48,8 +47,6 @@ def test_rge_certificate_with_its_image(http, call, call_records):
     assert certificat.classification == "Classe 1 - de 1 à 3 exécutants"
     assert certificat.assurance_decennale == Assurance("AXA", date(2023, 2, 1), date(2024, 1, 31))
     assert certificat.assurance_civile == Assurance("ALLIANZ IARD", date(2023, 2, 1), date(2024, 1, 31))
-    assert result.rge is True
-    assert result.valid_until == date(2024, 1, 31)
     assert result.withheld is False
     assert result.payload == body
     (document,) = result.documents
@@ -71,8 +68,7 @@ def test_each_certificate_file_is_downloaded(http, call):
     result = qualifelec.fetch_certificats(SIRET, call=call)
 
     assert [certificat.numero for certificat in result.certificats] == ["2841", "2840"]  # latest end first
-    assert result.rge is False
-    assert result.valid_until == date(2024, 7, 31)
+    assert [certificat.rge for certificat in result.certificats] == [False, False]
     assert [document.content_type for document in result.documents] == ["application/pdf", "image/jpeg"]
     assert [document.valid_until for document in result.documents] == [date(2024, 7, 31), date(2024, 1, 31)]
 
@@ -92,8 +88,8 @@ def test_a_file_shared_by_two_certificates_is_downloaded_once(http, call):
 def test_probationary_certificate_with_domains():
     _, body = load_case(DIRECTORY, PROBATOIRE)
     (certificat,) = qualifelec.parse_certificats(body).certificats
-    assert certificat.probatoire is True
     assert certificat.rge is True
+    assert [mention.code for mention in certificat.mentions] == ["PRGE", "FO"]
     assert certificat.domaines == (Code("RC", "Réseaux de Communications"), Code("ST", "Sécurité"))
 
 
@@ -110,7 +106,7 @@ def test_probationary_certificate_without_classification_nor_insurance_dates():
 def test_no_certificate_downloads_nothing(http, call):
     http.get(URL, json={"data": [], "meta": {"total": 0}, "links": {}})
     result = qualifelec.fetch_certificats(SIRET, call=call)
-    assert (result.certificats, result.documents, result.rge, result.valid_until) == ((), (), False, None)
+    assert (result.certificats, result.documents) == ((), ())
 
 
 def _changed(change) -> dict:

@@ -344,7 +344,7 @@ def test_engineering_company_has_its_opqibi_qualification_and_qualiopi_certifica
     assert stored["opqibi"].date_validite_qualifications.isoformat() == "2025-02-21"
     assert [qualification.code for qualification in stored["opqibi"].qualifications] == ["1331"]
     assert stored["carif_oref"].siret == personas.INGENIERIE_SIRET
-    assert stored["carif_oref"].qualiopi == ("action_formation",)
+    assert [declaration.qualiopi for declaration in stored["carif_oref"].declarations] == [("action_formation",)]
     # Links and data only: neither source downloads anything.
     assert not {"opqibi", "carif_oref"} & {document["source"] for document in dossier["documents"]}
     called = {call["path"] for call in faults.calls()}
