@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
 from django.core import mail
 from django.core.cache import cache
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -70,6 +71,7 @@ def per_ip_limit() -> int:
 
 def test_the_limits_are_the_documented_ones():
     assert settings.ACCOUNT_RATE_LIMITS["login_failed"] == "10/m/ip,5/15m/key"
+    assert settings.ACCOUNT_RATE_LIMITS["request_login_code"] == "20/m/ip,3/m/key"
     assert settings.ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS == 3
 
 
@@ -157,6 +159,18 @@ def test_a_login_code_dies_after_the_maximum_of_wrong_attempts(client):
     response = client.post(reverse("account_confirm_login_code"), {"code": code})
     assert response.status_code == 302
     assert signed_in_user_id(client) is None
+
+
+def test_no_more_than_three_codes_a_minute_are_sent_to_one_address():
+    user = verified_user()
+    responses = [
+        Client().post(reverse("account_request_login_code"), {"email": user.email}, REMOTE_ADDR=f"192.0.2.{n}")
+        for n in range(1, 5)
+    ]
+
+    assert len(mail.outbox) == 3, "the fourth request within the minute sends no code"
+    assert [response.status_code for response in responses[:3]] == [302, 302, 302]
+    assert responses[3].status_code == 200  # the form again, with allauth's refusal
 
 
 # --- The admin's sign-in ----------------------------------------------------------------------------------
