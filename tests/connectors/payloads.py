@@ -65,6 +65,12 @@ CONFLICT_00015 = _error(
 UNPROCESSABLE_00201 = _error(
     "00201", "Entité non traitable", "Le paramètre context est obligatoire", source={"parameter": "context"}
 )
+# 451 and 400: the spec declares them with its `Error` schema and gives no example; the shape is the schema's,
+# the code is ours (the client maps by HTTP status, and keeps whatever code comes).
+UNAVAILABLE_FOR_LEGAL_REASONS = _error(
+    "00451", "Indisponible pour des raisons légales", "Les données de cette entité ne sont pas diffusibles."
+)
+BAD_REQUEST = _error("00400", "Requête invalide", "La requête est mal formée.")
 TOO_MANY_REQUESTS_00429 = _error("00429", "Trop de requêtes", "Vous avez effectué trop de requêtes")
 MANUAL_CHECK_04501 = _error(
     "04501",

@@ -123,6 +123,8 @@ STATUS_BRANCHES = [
     pytest.param(404, payloads.NOT_FOUND_01003, {}, errors.NotFound, "01003", None, id="404"),
     pytest.param(409, payloads.CONFLICT_00015, {}, errors.InFlight, "00015", 1, id="409"),
     pytest.param(422, payloads.UNPROCESSABLE_00201, {}, errors.BadRequest, "00201", None, id="422"),
+    pytest.param(451, payloads.UNAVAILABLE_FOR_LEGAL_REASONS, {}, errors.Refused, "00451", None, id="451"),
+    pytest.param(400, payloads.BAD_REQUEST, {}, errors.PermanentError, "00400", None, id="400-other"),
     pytest.param(
         429,
         payloads.TOO_MANY_REQUESTS_00429,
