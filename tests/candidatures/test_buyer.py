@@ -704,6 +704,16 @@ def test_zip_lists_a_file_missing_from_storage_instead_of_failing(buyer_client, 
     assert f"01-attestation_vigilance-{SIRETS[0]}.pdf" in archive.read("LISEZMOI-fichiers-manquants.txt").decode()
 
 
+def test_a_document_missing_from_storage_is_a_404_not_a_server_error(buyer_client, consultation, start):
+    candidature = start(consultation, SIRETS[0])
+    document = add_document(candidature, source="urssaf_attestation_vigilance", kind="attestation_vigilance")
+    document.file.storage.delete(document.file.name)
+
+    response = buyer_client.get(reverse("buyer_document", args=[candidature.pk, document.pk]))
+
+    assert response.status_code == 404
+
+
 def test_create_reports_every_invalid_field_at_once(buyer_client):
     response = buyer_client.post(
         reverse("consultation_create"), consultation_post(reference="MARCHÉ 2026", deadline_date="2001-01-01")
