@@ -53,6 +53,12 @@ STATE_CHOICES = [
     (SUBMITTED, gettext_lazy("Déposée")),
 ]
 STATE_BADGES = {FETCHING: "info", TO_COMPLETE: "new", SUBMITTED: "success"}
+# Each state in SQL (filter, sort rank); `state_of` is the same rule on a loaded row.
+STATE_CONDITIONS = {
+    FETCHING: Q(submitted_at__isnull=True, status=Candidature.Status.IN_PROGRESS),
+    TO_COMPLETE: Q(submitted_at__isnull=True, status=Candidature.Status.COMPLETE),
+    SUBMITTED: Q(submitted_at__isnull=False),
+}
 
 # Sort key in the query string → the SQL ordering (ties broken by pk for a stable pagination).
 SORTS = {
@@ -148,9 +154,10 @@ def review_queryset(
             last_refresh=_last_refresh(),
             company_sort=name,
             state_rank=Case(
-                When(submitted_at__isnull=False, then=Value(2)),
-                When(status=Candidature.Status.COMPLETE, then=Value(1)),
-                default=Value(0),
+                *(
+                    When(STATE_CONDITIONS[state], then=Value(rank))
+                    for rank, (state, _label) in enumerate(STATE_CHOICES)
+                ),
                 output_field=IntegerField(),
             ),
         )
@@ -160,12 +167,8 @@ def review_queryset(
             Prefetch("exclusion_flags", queryset=ExclusionFlag.objects.order_by("severity", "code")),
         )
     )
-    if filters.state == FETCHING:
-        queryset = queryset.filter(submitted_at__isnull=True, status=Candidature.Status.IN_PROGRESS)
-    elif filters.state == TO_COMPLETE:
-        queryset = queryset.filter(submitted_at__isnull=True, status=Candidature.Status.COMPLETE)
-    elif filters.state == SUBMITTED:
-        queryset = queryset.filter(submitted_at__isnull=False)
+    if filters.state:
+        queryset = queryset.filter(STATE_CONDITIONS[filters.state])
     if filters.exclusion:
         queryset = queryset.filter(
             Exists(ExclusionFlag.objects.filter(candidature=OuterRef("pk"), severity=ExclusionFlag.Severity.EXCLUSION))
@@ -190,6 +193,7 @@ def review_queryset(
 
 
 def state_of(candidature: Candidature) -> str:
+    """STATE_CONDITIONS, on a row already loaded."""
     if candidature.submitted_at is not None:
         return SUBMITTED
     if candidature.status == Candidature.Status.COMPLETE:
