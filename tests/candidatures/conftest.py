@@ -3,6 +3,8 @@ from __future__ import annotations
 import pytest
 
 from candidatures import services
+from candidatures.models import OrganisationMember
+from tests.builders import make_user
 
 
 @pytest.fixture
@@ -65,3 +67,34 @@ def upstream(settings, sandbox):
     settings.BODACC_BASE_URL = f"{sandbox.base_url}/bodacc/api/explore/v2.1"
     settings.API_ENTREPRISE_TOKEN = "sandbox-token"
     return sandbox
+
+
+@pytest.fixture
+def buyer_user(buyer):
+    user = make_user("acheteur")
+    OrganisationMember.objects.create(user=user, organisation=buyer)
+    return user
+
+
+@pytest.fixture
+def buyer_client(client, buyer_user):
+    client.force_login(buyer_user)
+    return client
+
+
+@pytest.fixture
+def other_org(db):
+    organisation, _ = services.organisation_get_or_create(siret="21750001600019", name="Ville de Paris")
+    return organisation
+
+
+@pytest.fixture
+def start(enqueued, django_capture_on_commit_callbacks):
+    """Start candidatures as the services do, their fan-out recorded by `enqueued`."""
+
+    def start(consultation, siret):
+        with django_capture_on_commit_callbacks(execute=True):
+            candidature, _ = services.candidature_start(consultation=consultation, siret=siret)
+        return candidature
+
+    return start

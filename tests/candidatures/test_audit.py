@@ -16,11 +16,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from candidatures import audit, services
+from candidatures import audit
 from candidatures.models import Candidature, DossierAccess, OrganisationMember, UpstreamCall
 from candidatures.tasks import purge_audit_trail
 from passemarche.celery import app as celery_app
-from tests.candidatures.test_buyer import add_attachment, add_document, add_flag, finish_fetches, make_user, submit
+from tests.builders import add_attachment, add_document, add_flag, finish_fetches, make_user, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -42,12 +42,6 @@ CALL_HEADER = [
     "tentative",
 ]
 ACCESS_HEADER = ["date", "utilisateur", "organisation", "siret", "consultation", "action", "detail", "adresse_ip"]
-
-
-@pytest.fixture
-def other_org(db):
-    organisation, _ = services.organisation_get_or_create(siret="21750001600019", name="Ville de Paris")
-    return organisation
 
 
 def call(*, source, siret, organisation=None, http_status=200, provider="api_entreprise", **extra) -> UpstreamCall:
@@ -374,19 +368,6 @@ def test_the_purge_is_scheduled():
 
 
 # --- Every access of a buyer to a dossier is recorded --------------------------------------------------
-
-
-@pytest.fixture
-def buyer_user(buyer):
-    user = make_user("acheteur")
-    OrganisationMember.objects.create(user=user, organisation=buyer)
-    return user
-
-
-@pytest.fixture
-def buyer_client(client, buyer_user):
-    client.force_login(buyer_user)
-    return client
 
 
 @pytest.fixture

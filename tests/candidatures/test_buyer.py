@@ -8,138 +8,25 @@ import zipfile
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.core.files.base import ContentFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from stdnum import luhn
 
 from candidatures import consultations, dossiers, pieces, services
 from candidatures.models import (
     Candidature,
     CompanyIdentity,
     Consultation,
-    Contestation,
-    ContestationAttachment,
     Document,
     ExclusionFlag,
-    OrganisationMember,
     SourceFetch,
 )
+from tests.builders import PDF, add_attachment, add_document, add_flag, finish_fetches, make_user, submit, valid_sirets
 
 pytestmark = pytest.mark.django_db
 
-PDF = b"%PDF-1.4\n% attestation de test\n%%EOF\n"
 SIRETS = ["55204944776279", "47846480300319", "35005144700018", "91234567500017"]
-
-
-def valid_sirets(count: int) -> list[str]:
-    """Distinct Luhn-valid SIRETs (valid SIREN too) for lists longer than the known test SIRETs."""
-    sirets = []
-    for index in range(count):
-        siren = f"{41000000 + index:08d}"
-        siren += luhn.calc_check_digit(siren)
-        body = siren + "0001"
-        sirets.append(body + luhn.calc_check_digit(body))
-    return sirets
-
-
-def make_user(username: str):
-    return get_user_model().objects.create_user(username=username, email=f"{username}@example.gouv.fr")
-
-
-@pytest.fixture
-def buyer_user(buyer):
-    user = make_user("acheteur")
-    OrganisationMember.objects.create(user=user, organisation=buyer)
-    return user
-
-
-@pytest.fixture
-def buyer_client(client, buyer_user):
-    client.force_login(buyer_user)
-    return client
-
-
-@pytest.fixture
-def other_org(db):
-    organisation, _ = services.organisation_get_or_create(siret="21750001600019", name="Ville de Paris")
-    return organisation
-
-
-@pytest.fixture
-def start(enqueued, django_capture_on_commit_callbacks):
-    def start(consultation, siret):
-        with django_capture_on_commit_callbacks(execute=True):
-            candidature, _ = services.candidature_start(consultation=consultation, siret=siret)
-        return candidature
-
-    return start
-
-
-def add_document(candidature, *, source, kind, content=PDF, origin=Document.Origin.FETCHED, name="piece.pdf"):
-    sha256 = hashlib.sha256(content).hexdigest()
-    document = Document(
-        candidature=candidature,
-        origin=origin,
-        source=source,
-        kind=kind,
-        sha256=sha256,
-        size=len(content),
-        content_type="application/pdf",
-        fetched_at=timezone.now(),
-        original_name=name if origin == Document.Origin.UPLOADED else "",
-    )
-    document.file.save(name, ContentFile(content), save=False)
-    document.save()
-    return document
-
-
-def add_flag(candidature, code="liquidation_judiciaire", severity=ExclusionFlag.Severity.EXCLUSION, source="bodacc"):
-    return ExclusionFlag.objects.create(
-        candidature=candidature,
-        code=code,
-        severity=severity,
-        ground="L2141-3 1°" if severity == ExclusionFlag.Severity.EXCLUSION else "",
-        source=source,
-        evidence={"nature": "Jugement d'ouverture de liquidation judiciaire", "tribunal": "TC de Paris"},
-    )
-
-
-def add_attachment(candidature, flag, content=b"%PDF-1.4 appel\n", name="arret-cour-appel.pdf"):
-    contestation = Contestation.objects.create(
-        candidature=candidature, flag_code=flag.code, flag_source=flag.source, text="Jugement infirmé en appel."
-    )
-    attachment = ContestationAttachment(
-        contestation=contestation,
-        original_name=name,
-        sha256=hashlib.sha256(content).hexdigest(),
-        size=len(content),
-        content_type="application/pdf",
-    )
-    attachment.file.save(f"contestations/{name}", ContentFile(content), save=False)
-    attachment.save()
-    return attachment
-
-
-def submit(candidature, *, receipt=b"%PDF-1.4 recepisse\n"):
-    frozen = {"dossier": {"siret": candidature.siret}, "submitted_at": "2026-01-05T10:00:00+00:00"}
-    candidature.submitted_at = timezone.now()
-    candidature.frozen_dossier = frozen
-    candidature.frozen_sha256 = "ab" * 32
-    candidature.declaration_signed_by = "Jeanne Martin"
-    candidature.declaration_signed_at = timezone.now()
-    if receipt is not None:
-        candidature.receipt.save("recepisse.pdf", ContentFile(receipt), save=False)
-    candidature.save()
-    return candidature
-
-
-def finish_fetches(candidature, *, when=None):
-    candidature.fetches.update(status=SourceFetch.Status.OK, fetched_at=when or timezone.now())
-    Candidature.objects.filter(pk=candidature.pk).update(status=Candidature.Status.COMPLETE)
 
 
 # --- Who may see what ----------------------------------------------------------------------------------
