@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.models import LogEntry
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -15,6 +16,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -36,7 +38,7 @@ from .models import (
     Turnover,
     UpstreamCall,
 )
-from .storage import download_name
+from .storage import download_name, upload_size_label
 from .views.files import file_response
 
 logger = logging.getLogger(__name__)
@@ -105,7 +107,13 @@ class HabilitationForm(forms.ModelForm):
     document = forms.FileField(
         label=_("Texte du cadre juridique (PDF)"),
         required=False,
-        help_text=_("Remplace le document enregistré. PDF, 10 Mo au plus, analysé par l'antivirus."),
+        help_text=lazy(
+            lambda: (
+                _("Remplace le document enregistré. PDF, %(size)s au plus, analysé par l'antivirus.")
+                % {"size": upload_size_label(settings.UPLOAD_MAX_BYTES)}
+            ),
+            str,
+        )(),
     )
 
     class Meta:

@@ -166,8 +166,8 @@ def store_uploaded_file(*, uploaded_file, folder: str, pdf_only: bool = False) -
     """Check an upload by its bytes and its size, and store it under its fingerprint (never its own name)."""
     if uploaded_file.size > settings.UPLOAD_MAX_BYTES:
         raise DossierError(
-            _("Le fichier dépasse la taille autorisée (%(max)s Mo).")
-            % {"max": settings.UPLOAD_MAX_BYTES // (1024 * 1024)},
+            _("Le fichier dépasse la taille autorisée (%(max)s).")
+            % {"max": storage.upload_size_label(settings.UPLOAD_MAX_BYTES)},
             field="file",
         )
     content = uploaded_file.read(settings.UPLOAD_MAX_BYTES + 1)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from dsfr.forms import DsfrBaseForm
 
 from connectors.identifiers import InvalidIdentifier, validate_siret
 
 from .dossiers import DECLARABLE_FIELDS
+from .storage import upload_size_label
 
 
 class PortalForm(DsfrBaseForm):
@@ -70,11 +74,32 @@ class DeclarationForm(PortalForm):
             self.fields.pop("lots")
 
 
+# The types `dossiers.store_uploaded_file` accepts (checked there by the content, never by the name).
+UPLOAD_ACCEPT = "application/pdf,image/jpeg,image/png"
+
+
+def upload_help_text(*, per_file: bool = False) -> str:
+    """The one statement of what can be uploaded, from `settings.UPLOAD_MAX_BYTES` (read at each call)."""
+    size = upload_size_label(settings.UPLOAD_MAX_BYTES)
+    if per_file:
+        return gettext("PDF, JPEG ou PNG ; %(size)s au plus par fichier.") % {"size": size}
+    return gettext("PDF, JPEG ou PNG ; %(size)s au plus.") % {"size": size}
+
+
+def upload_context() -> dict:
+    """What the hand-written upload inputs of the dossier need (partials/dossier.html)."""
+    return {"upload_help_text": upload_help_text(), "upload_accept": UPLOAD_ACCEPT}
+
+
+# Evaluated when shown, so that the text follows the setting (and the tests that change it).
+upload_help_text_lazy = lazy(upload_help_text, str)
+
+
 class PieceUploadForm(PortalForm):
     file = forms.FileField(
         label=_("Fichier"),
-        help_text=_("PDF, JPEG ou PNG ; 10 Mo au plus."),
-        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,image/jpeg,image/png"}),
+        help_text=upload_help_text_lazy(),
+        widget=forms.ClearableFileInput(attrs={"accept": UPLOAD_ACCEPT}),
     )
 
 
@@ -84,7 +109,7 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 class MultipleFileField(forms.FileField):
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "application/pdf,image/jpeg,image/png"}))
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": UPLOAD_ACCEPT}))
         super().__init__(*args, **kwargs)
 
     def clean(self, data, initial=None):
@@ -102,9 +127,7 @@ class ContestationForm(PortalForm):
         max_length=5000,
     )
     files = MultipleFileField(
-        label=_("Justificatifs (facultatif)"),
-        help_text=_("PDF, JPEG ou PNG ; 10 Mo au plus par fichier."),
-        required=False,
+        label=_("Justificatifs (facultatif)"), help_text=upload_help_text_lazy(per_file=True), required=False
     )
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.utils import formats
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 ZIP = "application/zip"
@@ -24,3 +26,12 @@ def download_name(*parts: str, content_type: str) -> str:
     stem = "-".join(slugify(part) for part in parts if part)
     extension = "zip" if content_type == ZIP else EXTENSIONS.get(content_type, "bin")
     return f"{stem}.{extension}"
+
+
+def upload_size_label(size: int) -> str:
+    """A size as the French read it: "10 Mo", "1,5 Mo", "512 Ko"."""
+    mega = 1024 * 1024
+    value, unit = (size / mega, gettext("Mo")) if size >= mega else (size / 1024, gettext("Ko"))
+    value = round(value, 1)
+    number = str(int(value)) if value == int(value) else formats.number_format(value, 1)
+    return f"{number}\N{NO-BREAK SPACE}{unit}"

@@ -19,7 +19,7 @@ from ..access import (
     published_consultation,
 )
 from ..dossier_view import dossier_view
-from ..forms import ContestationForm, DeclarationForm, PieceUploadForm, SignatureForm, SiretForm
+from ..forms import ContestationForm, DeclarationForm, PieceUploadForm, SignatureForm, SiretForm, upload_context
 from ..models import Candidature, ExclusionFlag
 from .files import attachment_response, document_response, receipt_response
 
@@ -93,10 +93,10 @@ def candidature_detail(request, pk: int):
             "view": view,
             "candidature": candidature,
             "form": form,
-            "upload_form": PieceUploadForm(),
             "poll_seconds": POLL_SECONDS,
             "step": 1 if not view.finished else 2,
-        },
+        }
+        | upload_context(),
     )
 
 
@@ -112,15 +112,19 @@ def candidature_progress(request, pk: int):
         response = HttpResponse()
         response["HX-Refresh"] = "true"
         return response
-    answered_before = request.GET.get("done")
+    # The summary sentence lives in a live region outside the swapped fragment: it is sent (out of band) only when
+    # the count of answers changed, so that screen readers announce each change once.
+    answered_changed = request.GET.get("done") != str(view.done_sources)
     return render(
         request,
         "candidat/_progress.html",
         {
             "view": view,
             "poll_seconds": POLL_SECONDS,
-            "swap_dossier": view.identity_state != "pending" and answered_before != str(view.done_sources),
-        },
+            "swap_resume": answered_changed,
+            "swap_dossier": view.identity_state != "pending" and answered_changed,
+        }
+        | upload_context(),
     )
 
 
@@ -147,7 +151,7 @@ def candidature_declare(request, pk: int):
         return render(
             request,
             "candidat/candidature.html",
-            {"view": view, "candidature": candidature, "form": form, "upload_form": PieceUploadForm(), "step": 2},
+            {"view": view, "candidature": candidature, "form": form, "step": 2} | upload_context(),
             status=400,
         )
     return redirect("candidature", pk=pk)
@@ -204,11 +208,38 @@ def candidature_exclusions(request, pk: int):
         else:
             messages.success(request, _("Votre déclaration sur l'honneur est enregistrée."))
             return redirect("candidature_submit", pk=pk)
+    return _exclusions_page(request, view, form)
+
+
+def _exclusions_page(request, view, form, *, contested=None, contested_flag=None, status=200):
+    """The exclusions page; `contested` is a refused contestation form, shown (with its errors) at its flag."""
     return render(
         request,
         "candidat/exclusions.html",
-        {"view": view, "candidature": candidature, "form": form, "contest_form": ContestationForm(), "step": 3},
+        {
+            "view": view,
+            "candidature": view.candidature,
+            "form": form,
+            "contest_form": ContestationForm(),
+            "contested": contested,
+            "contested_flag": contested_flag,
+            "step": 3,
+        },
+        status=status,
     )
+
+
+class _Tracked:
+    """The files of a contestation, remembering which one the service is checking (to name it if refused)."""
+
+    def __init__(self, files):
+        self.files = files
+        self.current = None
+
+    def __iter__(self):
+        for upload in self.files:
+            self.current = upload
+            yield upload
 
 
 @login_required
@@ -217,22 +248,40 @@ def flag_contest(request, pk: int, flag: int):
     candidature = candidature_for_company(request, pk)
     exclusion_flag = get_object_or_404(ExclusionFlag, pk=flag, candidature=candidature)
     form = ContestationForm(request.POST, request.FILES)
-    if not form.is_valid():
-        messages.error(request, " ".join(str(error) for errors in form.errors.values() for error in errors))
-    else:
+    if form.is_valid():
+        files = _Tracked(form.cleaned_data["files"])
         try:
             dossiers.contestation_save(
                 candidature=candidature,
                 flag=exclusion_flag,
                 text=form.cleaned_data["text"],
-                files=form.cleaned_data["files"],
+                files=files,
                 user=request.user,
             )
         except dossiers.DossierError as exc:
-            messages.error(request, exc.message)
+            if exc.field == "file" and files.current is not None:
+                form.add_error(
+                    "files", _("« %(name)s » : %(message)s") % {"name": files.current.name, "message": exc.message}
+                )
+            elif exc.field == "text":
+                form.add_error("text", exc.message)
+            else:  # not about what was typed (a frozen dossier): said as before, above the page
+                messages.error(request, exc.message)
+                return redirect(reverse("candidature_exclusions", args=[pk]) + f"#motif-{exclusion_flag.pk}")
         else:
             messages.success(request, _("Votre contestation est enregistrée ; l'acheteur la verra avec le motif."))
-    return redirect(reverse("candidature_exclusions", args=[pk]) + f"#motif-{exclusion_flag.pk}")
+            return redirect(reverse("candidature_exclusions", args=[pk]) + f"#motif-{exclusion_flag.pk}")
+    # Refused: the page again, the text as typed, the error at its field (the files must be chosen again).
+    messages.error(request, _("La contestation n'est pas enregistrée : corrigez le champ signalé."))
+    view = _view_for(request, pk)
+    return _exclusions_page(
+        request,
+        view,
+        SignatureForm(initial={"signatory": view.candidature.declaration_signed_by}),
+        contested=form,
+        contested_flag=exclusion_flag.pk,
+        status=400,
+    )
 
 
 @login_required

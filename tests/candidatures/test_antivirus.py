@@ -109,7 +109,7 @@ def test_an_infected_contestation_attachment_is_refused_with_the_message(client,
         follow=True,
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert VIRUS_MESSAGE in html.unescape(response.content.decode())
     assert not Contestation.objects.exists() and not ContestationAttachment.objects.exists()
     assert stored_files() == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from datetime import timedelta
 
 import pytest
@@ -143,7 +144,7 @@ def test_progress_polls_while_sources_answer_and_never_reloads_under_the_user(
     pending = client.get(url, {"done": "0", "identity": "pending"}, headers=htmx).content.decode()
     assert 'hx-trigger="every 2s"' in pending
     total = candidature.fetches.count()
-    assert f"0 source(s) sur {total} ont répondu" in pending
+    assert "0 source(s) sur" not in pending  # nothing answered since the page was drawn: the live region is left alone
     assert 'id="dossier"' not in pending
     page = client.get(reverse("candidature", args=[candidature.pk])).content.decode()
     assert '<meta http-equiv="refresh"' in page  # without JavaScript, the page refreshes itself
@@ -239,11 +240,13 @@ def test_a_missing_piece_is_uploaded_checked_by_its_content(client, assembled):
 def test_an_oversized_upload_is_refused(client, assembled, settings):
     settings.UPLOAD_MAX_BYTES = 1024
 
-    client.post(
+    response = client.post(
         reverse("piece_upload", args=[assembled.pk, "carte_pro_tp"]),
         {"file": SimpleUploadedFile("big.pdf", PDF + b"0" * 2048, "application/pdf")},
+        follow=True,
     )
 
+    assert "dépasse la taille autorisée (1\N{NO-BREAK SPACE}Ko)" in html.unescape(response.content.decode())
     assert not assembled.documents.filter(kind="carte_pro_tp").exists()
 
 
@@ -480,3 +483,229 @@ def test_a_receipt_that_fails_to_render_loses_nothing(client, assembled, monkeyp
     assert b"".join(download.streaming_content).startswith(b"%PDF")
     assembled.refresh_from_db()
     assert assembled.receipt.name == f"receipts/{assembled.frozen_sha256[:2]}/{assembled.frozen_sha256}.pdf"
+
+
+# --- Review findings: refused contestation, live progress, upload forms, header, upload limits, failure branches ---
+
+
+def test_a_contestation_whose_file_is_refused_keeps_its_text_and_names_the_file(
+    client, published, company, upstream, enqueued, django_capture_on_commit_callbacks
+):
+    candidature = liquidation_candidature(client, published, enqueued, django_capture_on_commit_callbacks)
+    flag = candidature.exclusion_flags.get(code="liquidation_judiciaire")
+    text = ("Le jugement a été infirmé par la cour d’appel de Paris, arrêt du 3 mars 2026. " * 6)[:460]
+
+    response = client.post(
+        reverse("flag_contest", args=[candidature.pk, flag.pk]),
+        {"text": text, "files": [SimpleUploadedFile("notes.txt", b"ceci n'est pas un PDF", "application/pdf")]},
+    )
+
+    assert response.status_code == 400
+    page = html.unescape(response.content.decode())
+    textarea = re.search(rf'<textarea[^>]*id="contest-text-{flag.pk}"[^>]*>(.*?)</textarea>', page, re.S)
+    assert textarea and textarea.group(1) == text
+    error = re.search(
+        rf'<div class="fr-messages-group" id="contest-files-{flag.pk}-messages"[^>]*>(.*?)</div>', page, re.S
+    )
+    assert error and "« notes.txt »" in error.group(1) and "ni un PDF, ni une image" in error.group(1)
+    assert "fr-message--error" in error.group(1)
+    assert re.search(
+        rf'<input[^>]*id="contest-files-{flag.pk}"[^>]*aria-describedby="contest-files-{flag.pk}-messages"', page
+    )
+    assert "fr-upload-group--error" in page
+    assert not candidature.contestations.exists()
+
+
+def test_a_contestation_with_one_bad_file_among_several_names_that_one_and_stores_nothing(
+    client, published, company, upstream, enqueued, django_capture_on_commit_callbacks
+):
+    candidature = liquidation_candidature(client, published, enqueued, django_capture_on_commit_callbacks)
+    flag = candidature.exclusion_flags.get(code="liquidation_judiciaire")
+
+    response = client.post(
+        reverse("flag_contest", args=[candidature.pk, flag.pk]),
+        {
+            "text": "Plan de redressement adopté.",
+            "files": [SimpleUploadedFile("arret.pdf", PDF), SimpleUploadedFile("photo.gif", b"GIF89a....")],
+        },
+    )
+
+    assert response.status_code == 400
+    page = html.unescape(response.content.decode())
+    assert "« photo.gif »" in page and "« arret.pdf »" not in page
+    assert not candidature.contestations.exists()
+
+
+def test_a_contestation_without_text_is_refused_at_its_field(
+    client, published, company, upstream, enqueued, django_capture_on_commit_callbacks
+):
+    candidature = liquidation_candidature(client, published, enqueued, django_capture_on_commit_callbacks)
+    flag = candidature.exclusion_flags.get(code="liquidation_judiciaire")
+
+    response = client.post(reverse("flag_contest", args=[candidature.pk, flag.pk]), {"text": "   "})
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "fr-input-group--error" in page
+    assert re.search(rf'<textarea[^>]*aria-describedby="contest-text-{flag.pk}-messages"', page)
+    assert f'id="contest-text-{flag.pk}-messages"' in page
+    assert not candidature.contestations.exists()
+
+
+def test_progress_keeps_one_live_region_and_updates_only_its_text_when_the_count_changes(
+    client, published, company, upstream, enqueued, django_capture_on_commit_callbacks
+):
+    candidature = open_candidature(client, published, personas.DEMO_SIRET, enqueued, django_capture_on_commit_callbacks)
+    total = candidature.fetches.count()
+    url = reverse("candidature_progress", args=[candidature.pk])
+    htmx = {"HX-Request": "true"}
+
+    page = client.get(reverse("candidature", args=[candidature.pk])).content.decode()
+    live = '<p id="progression-resume" role="status" aria-live="polite">'
+    assert page.count('id="progression-resume"') == 1 and live in page
+    assert page.index(live) < page.index('<div id="progression"')  # outside the element the polling replaces
+    assert f"0 source(s) sur {total} ont répondu" in page
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in page
+
+    unchanged = client.get(url, {"done": "0", "identity": "pending"}, headers=htmx).content.decode()
+    assert 'hx-get="' in unchanged and "progression-resume" not in unchanged.replace(
+        'aria-labelledby="progression-resume"', ""
+    )
+    assert 'role="status"' not in unchanged and "aria-live" not in unchanged
+
+    run_fetches(enqueued)
+    changed = client.get(url, {"done": "3", "identity": "known"}, headers=htmx).content.decode()
+    oob = re.search(r'<p id="progression-resume" hx-swap-oob="innerHTML">(.*?)</p>', changed, re.S)
+    assert oob and f"Toutes les sources ont répondu ({total} sur {total})." in oob.group(1)
+    assert 'role="status"' not in changed  # the region itself is never sent again: only its text
+
+    finished = client.get(reverse("candidature", args=[candidature.pk])).content.decode()
+    assert live in finished and "Toutes les sources ont répondu" in finished
+
+
+def test_upload_forms_survive_the_out_of_band_refresh_of_the_dossier(client, assembled):
+    form = 'id="upload-form-carte_pro_tp" hx-preserve="true"'
+    page = client.get(reverse("candidature", args=[assembled.pk])).content.decode()
+    fragment = client.get(
+        reverse("candidature_progress", args=[assembled.pk]),
+        {"done": "3", "identity": "known"},
+        headers={"HX-Request": "true"},
+    ).content.decode()
+
+    assert form in page
+    assert 'id="dossier" hx-swap-oob="true"' in fragment and form in fragment
+    assert page.count('hx-preserve="true"') == len(re.findall(r'id="upload-form-[a-z_]+"', page)) > 0
+
+
+def test_the_header_names_the_identity_while_it_is_pending(
+    client, published, company, enqueued, django_capture_on_commit_callbacks
+):
+    candidature = open_candidature(client, published, personas.DEMO_SIRET, enqueued, django_capture_on_commit_callbacks)
+
+    page = client.get(reverse("candidature", args=[candidature.pk])).content.decode()
+
+    assert "<strong></strong>" not in page
+    assert "Candidature de <em>Identité en cours</em>" in page
+
+
+def test_the_header_names_the_company_once_known(client, assembled):
+    page = client.get(reverse("candidature_exclusions", args=[assembled.pk])).content.decode()
+
+    assert f"Candidature de <strong>{assembled.company.raison_sociale}</strong>" in page
+
+
+def test_upload_help_texts_follow_the_configured_limit(
+    client, published, company, upstream, enqueued, django_capture_on_commit_callbacks, settings
+):
+    from candidatures.forms import ContestationForm, PieceUploadForm, upload_help_text
+
+    settings.UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+    candidature = liquidation_candidature(client, published, enqueued, django_capture_on_commit_callbacks)
+
+    assert upload_help_text() == "PDF, JPEG ou PNG ; 5\N{NO-BREAK SPACE}Mo au plus."
+    assert PieceUploadForm().fields["file"].help_text == upload_help_text()
+    assert (
+        ContestationForm().fields["files"].help_text == "PDF, JPEG ou PNG ; 5\N{NO-BREAK SPACE}Mo au plus par fichier."
+    )
+    dossier_page = client.get(reverse("candidature", args=[candidature.pk]))
+    assert upload_help_text() in dossier_page.content.decode() and "10 Mo" not in dossier_page.content.decode()
+    assert "upload_form" not in dossier_page.context  # the hand-written inputs do not need an unused form
+    exclusions = client.get(reverse("candidature_exclusions", args=[candidature.pk])).content.decode()
+    assert "5\N{NO-BREAK SPACE}Mo au plus par fichier." in exclusions and "10 Mo" not in exclusions
+
+
+def test_the_contestation_inputs_take_their_limits_from_the_form(
+    client, published, company, upstream, enqueued, django_capture_on_commit_callbacks, monkeypatch
+):
+    from candidatures.forms import ContestationForm
+
+    candidature = liquidation_candidature(client, published, enqueued, django_capture_on_commit_callbacks)
+    monkeypatch.setattr(ContestationForm.base_fields["text"], "max_length", 1234)
+    monkeypatch.setitem(ContestationForm.base_fields["files"].widget.attrs, "accept", "application/pdf")
+
+    page = client.get(reverse("candidature_exclusions", args=[candidature.pk])).content.decode()
+
+    assert 'maxlength="1234"' in page and 'maxlength="5000"' not in page
+    assert 'name="files" accept="application/pdf"' in page
+
+
+def test_upload_sizes_read_as_the_french_write_them():
+    from candidatures.storage import upload_size_label
+
+    assert upload_size_label(10 * 1024 * 1024) == "10\N{NO-BREAK SPACE}Mo"
+    assert upload_size_label(3 * 512 * 1024) == "1,5\N{NO-BREAK SPACE}Mo"
+    assert upload_size_label(512 * 1024) == "512\N{NO-BREAK SPACE}Ko"
+
+
+def test_an_invalid_declaration_is_shown_again_with_status_400(client, assembled):
+    response = client.post(reverse("candidature_declare", args=[assembled.pk]), {"contact_email": "pas-une-adresse"})
+
+    assert response.status_code == 400
+    assert "Le formulaire contient des erreurs" in response.content.decode()
+    assembled.refresh_from_db()
+    assert "contact_email" not in assembled.declared
+
+
+def test_uploading_an_unknown_piece_is_a_404(client, assembled):
+    response = client.post(
+        reverse("piece_upload", args=[assembled.pk, "piece_inconnue"]),
+        {"file": SimpleUploadedFile("c.pdf", PDF, "application/pdf")},
+    )
+
+    assert response.status_code == 404
+    assert not assembled.documents.filter(origin="uploaded").exists()
+
+
+def test_an_upload_without_a_file_asks_for_one(client, assembled):
+    response = client.post(reverse("piece_upload", args=[assembled.pk, "carte_pro_tp"]), {})
+
+    assert response.status_code == 302
+    assert response.url == reverse("candidature", args=[assembled.pk]) + "#piece-carte_pro_tp"
+    assert "Choisissez un fichier à déposer." in [str(m) for m in response.wsgi_request._messages]
+    assert not assembled.documents.filter(kind="carte_pro_tp").exists()
+
+
+@pytest.fixture
+def buyer_user(client, buyer):
+    user = make_user("agent@ville.test")
+    OrganisationMember.objects.create(user=user, organisation=buyer)
+    client.force_login(user)
+    return user
+
+
+def test_a_buyer_is_sent_from_the_company_dashboard_to_its_own(client, buyer_user):
+    response = client.get(reverse("company_dashboard"))
+
+    assert response.status_code == 302 and response.url == reverse("buyer_dashboard")
+
+
+def test_the_common_dashboard_sends_a_buyer_to_its_consultations(client, buyer_user):
+    response = client.get(reverse("dashboard"))
+
+    assert response.status_code == 302 and response.url == reverse("buyer_dashboard")
+
+
+def test_the_common_dashboard_sends_a_company_to_its_candidatures(client, company):
+    response = client.get(reverse("dashboard"))
+
+    assert response.status_code == 302 and response.url == reverse("company_dashboard")
