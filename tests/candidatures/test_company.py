@@ -459,13 +459,30 @@ def test_pieces_by_market_type_decide_the_sources():
     )
 
 
-def test_flags_keep_their_id_when_raised_again(candidature):
+def test_a_flag_the_source_no_longer_raises_is_dropped(candidature):
     flag = ExclusionFlag.objects.create(
         candidature=candidature, code="urssaf_refus", severity="exclusion", ground="L2141-2", source="x", evidence={}
     )
     services._exclusion_flags_refresh(candidature=candidature, source="x", flags=[])
 
     assert not ExclusionFlag.objects.filter(pk=flag.pk).exists()
+
+
+def test_applying_after_the_deadline_is_refused_and_creates_nothing(
+    client, published, company, enqueued, django_capture_on_commit_callbacks
+):
+    Consultation.objects.filter(pk=published.pk).update(deadline=timezone.now() - timedelta(minutes=1))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("consultation_public", args=[published.reference]), {"siret": personas.DEMO_SIRET}
+        )
+
+    assert "La date limite est dépassée : aucune candidature n’est plus acceptée." in html.unescape(
+        response.content.decode()
+    )
+    assert not Candidature.objects.filter(consultation=published).exists()
+    assert enqueued == []
 
 
 def test_a_receipt_that_fails_to_render_loses_nothing(client, assembled, monkeypatch):
