@@ -29,18 +29,19 @@ def make_user(username: str):
     return get_user_model().objects.create_user(username=username, email=f"{username}@example.gouv.fr")
 
 
-def add_document(candidature, *, source, kind, content=PDF, origin=Document.Origin.FETCHED, name="piece.pdf"):
-    sha256 = hashlib.sha256(content).hexdigest()
+def add_document(candidature, *, source, kind, content=PDF, origin=Document.Origin.FETCHED, name="piece.pdf", **extra):
+    """A stored PDF document of the dossier; `extra` sets other fields (fetch, uploaded_by…)."""
     document = Document(
         candidature=candidature,
         origin=origin,
         source=source,
         kind=kind,
-        sha256=sha256,
+        sha256=hashlib.sha256(content).hexdigest(),
         size=len(content),
         content_type="application/pdf",
         fetched_at=timezone.now(),
         original_name=name if origin == Document.Origin.UPLOADED else "",
+        **extra,
     )
     document.file.save(name, ContentFile(content), save=False)
     document.save()

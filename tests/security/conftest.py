@@ -45,6 +45,7 @@ from candidatures.models import (
     SourceFetch,
     Turnover,
 )
+from tests.builders import add_document
 
 ANONYMOUS = "anonymous"
 REFETCHED_SOURCE = "urssaf_attestation_vigilance"  # answered `ok`: a permitted refresh would set it pending
@@ -144,20 +145,20 @@ def _build_candidature(*, consultation, siret, owner, label, capture, enqueued, 
     markers = [f"SECRET-{label}-{kind}" for kind in ("vigilance", "upload", "appel")]
     world_markers.extend(marker.encode() for marker in markers)
     fetched, uploaded, attached = (pdf(marker) for marker in markers)
-    _add_document(
+    add_document(
         candidature,
         content=fetched,
         source=REFETCHED_SOURCE,
         kind="attestation_vigilance",
         fetch=candidature.fetches.get(source=REFETCHED_SOURCE),
     )
-    _add_document(
+    add_document(
         candidature,
         content=uploaded,
         source=Document.UPLOAD_SOURCE,
         kind="carte_pro_tp",
         origin=Document.Origin.UPLOADED,
-        original_name="carte-pro.pdf",
+        name="carte-pro.pdf",
         uploaded_by=owner,
     )
     flag = ExclusionFlag.objects.create(
@@ -187,24 +188,6 @@ def _build_candidature(*, consultation, siret, owner, label, capture, enqueued, 
     Candidature.objects.filter(pk=candidature.pk).update(declared=declared)
     candidature.refresh_from_db()
     return candidature
-
-
-def _add_document(candidature, *, content, source, kind, origin=Document.Origin.FETCHED, fetch=None, **extra):
-    document = Document(
-        candidature=candidature,
-        origin=origin,
-        fetch=fetch,
-        source=source,
-        kind=kind,
-        sha256=hashlib.sha256(content).hexdigest(),
-        size=len(content),
-        content_type="application/pdf",
-        fetched_at=timezone.now(),
-        **extra,
-    )
-    document.file.save(f"{kind}.pdf", ContentFile(content), save=False)
-    document.save()
-    return document
 
 
 def _submit(candidature: Candidature) -> Candidature:
