@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import pieces
+from . import pieces, signals
 from .errors import PortalError
 from .models import Consultation, Lot, Organisation
 
@@ -265,10 +265,11 @@ def consultation_publish(*, consultation: Consultation) -> Consultation:
             updated = Consultation.objects.filter(pk=consultation.pk, published_at__isnull=True).update(
                 published_at=published_at, updated_at=published_at
             )
+            if updated:
+                consultation.published_at = published_at
+                signals.consultation_published.send(sender=Consultation, consultation=consultation)
     except IntegrityError as exc:  # another consultation was published with this reference meanwhile
         raise ConsultationError(_published_conflict(consultation.reference), field="reference") from exc
-    if updated:
-        consultation.published_at = published_at
-    else:
+    if not updated:
         consultation.refresh_from_db(fields=["published_at"])
     return consultation

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from connectors.client import sniff_content_type
 
-from . import antivirus, pieces, selectors, services, storage
+from . import antivirus, pieces, selectors, services, signals, storage
 from .errors import PortalError
 from .models import (
     Candidature,
@@ -426,6 +426,7 @@ def candidature_submit(*, candidature: Candidature, user) -> Candidature:
         candidature.submitted_at = now
         candidature.submitted_by = user
         candidature.save(update_fields=["frozen_dossier", "frozen_sha256", "submitted_at", "submitted_by"])
+        signals.candidature_submitted.send(sender=Candidature, candidature=candidature)
     try:
         candidature_receipt(candidature=candidature)
     except Exception:

@@ -16,7 +16,7 @@ from connectors.inpi import ExtraitRne
 from connectors.insee import InseeEtablissement, InseeUniteLegale
 from connectors.types import CallRecord, FetchedDocument, SourceResult
 
-from . import exclusions, habilitations, pieces, selectors, storage
+from . import exclusions, habilitations, pieces, selectors, signals, storage
 from .models import (
     Candidature,
     CompanyIdentity,
@@ -408,12 +408,14 @@ def _turnover_refresh(*, candidature: Candidature, chiffres: ChiffresAffaires) -
 def _exclusion_flags_refresh(*, candidature: Candidature, source: str, flags: list[exclusions.Flag]) -> None:
     """Update in place (a flag keeps its id across refreshes); drop the flags the source no longer raises."""
     for flag in flags:
-        ExclusionFlag.objects.update_or_create(
+        row, created = ExclusionFlag.objects.update_or_create(
             candidature=candidature,
             code=flag.code,
             source=flag.source,
             defaults={"severity": flag.severity, "ground": flag.ground, "evidence": flag.evidence},
         )
+        if created:
+            signals.flag_raised.send(sender=ExclusionFlag, flag=row)
     candidature.exclusion_flags.filter(source=source).exclude(code__in=[flag.code for flag in flags]).delete()
 
 
@@ -425,6 +427,8 @@ def _candidature_refresh_status(candidature: Candidature) -> None:
         candidature.status = status
         candidature.completed_at = None if pending else timezone.now()
         candidature.save(update_fields=["status", "completed_at"])
+        if not pending:
+            signals.dossier_completed.send(sender=Candidature, candidature=candidature)
 
 
 def _elapsed_ms(started_at: datetime | None, now: datetime) -> int | None:

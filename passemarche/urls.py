@@ -35,5 +35,6 @@ for model in (SocialApp, SocialToken):
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("comptes/", include("allauth.urls")),
+    path("api/", include("platforms.urls")),
     path("", include("candidatures.urls")),
 ]

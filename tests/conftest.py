@@ -26,6 +26,8 @@ from connectors.sandbox.server import start_in_thread
 from passemarche.celery import app as celery_app
 from passemarche.worker_process import start_worker, stop_worker
 
+pytest_plugins = ["tests.domain_fixtures"]
+
 WORKER_CONCURRENCY = 8
 # Tests whose worker (and live server) must see the documents they store: they keep the shared MEDIA_ROOT.
 SHARED_MEDIA_MARKERS = ("integration", "browser")

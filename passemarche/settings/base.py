@@ -34,6 +34,11 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "candidatures.proconnect",  # ProConnect, an allauth OpenID Connect provider with nonce and signed userinfo
     "candidatures",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "oauth2_provider",
+    "platforms",  # buyer platforms: API clients, the REST API, webhooks
 ]
 
 MIDDLEWARE = [
@@ -329,6 +334,66 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "cache")}
     )
 }
+
+# --- The API of the buyer platforms (platforms/) ---------------------------------------------------
+# OAuth2 client credentials (django-oauth-toolkit): the token endpoint is /api/oauth/token/; a client obtains
+# only the scopes its ApiClient row allows (platforms.oauth), and an inactive client neither obtains nor uses one.
+API_SCOPES = {
+    "consultations:read": "Lire les consultations",
+    "consultations:write": "Créer et publier des consultations",
+    "candidatures:read": "Lire les candidatures et leurs dossiers",
+    "candidatures:write": "Créer des candidatures et demander l'actualisation d'une source",
+    "documents:read": "Télécharger les justificatifs, les récépissés et les dossiers ZIP",
+    "webhooks:manage": "Gérer les abonnements aux notifications (webhooks)",
+}
+OAUTH2_PROVIDER = {
+    "SCOPES": API_SCOPES,
+    "SCOPES_BACKEND_CLASS": "platforms.oauth.ClientScopes",
+    "OAUTH2_VALIDATOR_CLASS": "platforms.oauth.ClientValidator",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("API_ACCESS_TOKEN_SECONDS", default=3600),
+}
+# django-oauth-toolkit's own models (swappable: its migrations read these names).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105 (a model name)
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"  # noqa: S105
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"  # noqa: S105
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["platforms.api.authentication.ApiClientAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["platforms.api.permissions.HasClientScope"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "platforms.api.pagination.Pagination",
+    "DEFAULT_THROTTLE_CLASSES": ["platforms.api.throttling.ApiClientThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api_client": env("API_THROTTLE_RATE", default="600/min")},
+    "EXCEPTION_HANDLER": "platforms.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "API Passe Marché pour les profils acheteurs",
+    "DESCRIPTION": (
+        "Consultations, candidatures et dossiers (passemarche.dossier/1) pour les plateformes des acheteurs. "
+        "Authentification OAuth2 client credentials sur /api/oauth/token/ ; voir docs/API.md."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+}
+# Webhooks: delivered by Celery tasks, retried with exponential backoff on timeouts, 5xx and 429 only.
+# Outbound requests never follow redirects; WEBHOOK_ALLOW_PRIVATE_ADDRESSES (False unless dev or tests say
+# otherwise) lets them reach loopback and private networks, which production refuses (SSRF).
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=3.0)
+WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_RETRY_BASE_DELAY = env.float("WEBHOOK_RETRY_BASE_DELAY", default=30.0)
+WEBHOOK_RETRY_MAX_DELAY = env.float("WEBHOOK_RETRY_MAX_DELAY", default=6 * 3600.0)
 
 # Secrets (tokens, client secret, passwords in URLs) are masked in every log line and error report.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "passemarche.logging.SafeExceptionReporterFilter"

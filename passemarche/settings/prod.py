@@ -25,3 +25,5 @@ EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+# SSRF: a webhook never reaches loopback, private, link-local or reserved addresses in production.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False

@@ -1,3 +1,6 @@
+"""The domain's fixtures (buyer organisation, consultation, candidature, upstream stand-ins), for every test folder
+(loaded by tests/conftest.py as a plugin)."""
+
 from __future__ import annotations
 
 import pytest

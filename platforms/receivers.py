@@ -1,0 +1,1 @@
+"""The domain's facts (candidatures.signals) become webhook deliveries (platforms.webhooks)."""

@@ -1,0 +1,61 @@
+"""Fixtures of the platforms' API: an API client acting for the buyer organisation, its tokens, a client to call."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from platforms import services as platform_services
+
+
+@dataclass
+class Credentials:
+    client: object  # platforms.models.ApiClient
+    client_id: str
+    secret: str
+
+    @property
+    def basic(self) -> str:
+        return "Basic " + base64.b64encode(f"{self.client_id}:{self.secret}".encode()).decode()
+
+
+@pytest.fixture
+def make_api_client(db):
+    def make(*, organisations=(), scopes=None, name="Plateforme de test") -> Credentials:
+        client, secret = platform_services.api_client_create(
+            name=name, organisations=list(organisations), scopes=list(settings.API_SCOPES) if scopes is None else scopes
+        )
+        return Credentials(client=client, client_id=client.client_id, secret=secret)
+
+    return make
+
+
+@pytest.fixture
+def platform(make_api_client, buyer) -> Credentials:
+    """An API client with every scope, acting for the `buyer` organisation."""
+    return make_api_client(organisations=[buyer])
+
+
+def obtain_token(http, credentials: Credentials, scope: str | None = None) -> dict:
+    data = {"grant_type": "client_credentials"} | ({"scope": scope} if scope is not None else {})
+    response = http.post("/api/oauth/token/", data, HTTP_AUTHORIZATION=credentials.basic)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+@pytest.fixture
+def token(client, platform) -> str:
+    return obtain_token(client, platform)["access_token"]
+
+
+@pytest.fixture
+def api_http(token) -> APIClient:
+    """DRF's test client, authenticated with a bearer token of `platform`, sending JSON."""
+    http = APIClient()
+    http.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    http.default_format = "json"
+    return http
