@@ -1,0 +1,1 @@
+from . import admin_webhooks  # noqa: F401 (the webhooks' admin lives apart)
