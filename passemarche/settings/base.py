@@ -368,7 +368,6 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"api_client": env("API_THROTTLE_RATE", default="600/min")},
     "EXCEPTION_HANDLER": "platforms.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "API Passe Marché pour les profils acheteurs",

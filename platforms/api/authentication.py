@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.contrib.auth.models import AnonymousUser
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from rest_framework import exceptions
 
@@ -26,4 +27,5 @@ class ApiClientAuthentication(OAuth2Authentication):
             raise exceptions.AuthenticationFailed(code="invalid_token")
         request.api_client = client
         request._request.api_client = client
-        return None, token
+        # A platform is not a person: no user; the client is the actor (request.api_client).
+        return AnonymousUser(), token
