@@ -17,16 +17,20 @@ from .models import Candidature, DossierAccess, Organisation, UpstreamCall
 
 def dossier_access_record(
     *,
-    user,
+    user=None,
+    actor: str = "",
     organisation: Organisation,
     candidature: Candidature,
     action: str,
     detail: str = "",
     ip_address: str | None = None,
 ) -> DossierAccess:
+    """A buyer's access (`user`), or a platform's through the API (no user: `actor` says which client it was)."""
+    if user is not None:
+        actor = getattr(user, "email", "") or user.get_username()
     return DossierAccess.objects.create(
         user=user,
-        user_email=getattr(user, "email", "") or user.get_username(),
+        user_email=actor[:255],
         organisation=organisation,
         candidature=candidature,
         siret=candidature.siret,

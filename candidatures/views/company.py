@@ -30,7 +30,9 @@ POLL_SECONDS = 2
 def consultation_public(request, reference: str):
     """The public link of a consultation: what it is, and the SIRET form to apply."""
     consultation = published_consultation(reference)
-    form = SiretForm(request.POST or None)
+    # The link a buyer's platform hands to a company carries its SIRET (`?siret=`): the form opens with it typed.
+    prefill = "".join(character for character in request.GET.get("siret", "") if character.isdigit())[:14]
+    form = SiretForm(request.POST or None, initial={"siret": prefill} if prefill else None)
     existing = None
     if request.user.is_authenticated:
         existing = Candidature.objects.filter(consultation=consultation, owner=request.user).order_by("pk")

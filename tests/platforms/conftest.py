@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from candidatures import services
 from platforms import services as platform_services
+from tests.builders import add_document
 
 
 @dataclass
@@ -59,3 +63,40 @@ def api_http(token) -> APIClient:
     http.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     http.default_format = "json"
     return http
+
+
+@pytest.fixture
+def published(consultation):
+    """The buyer's consultation, published, its deadline in ten days."""
+    consultation.published_at = timezone.now()
+    consultation.deadline = timezone.now() + timedelta(days=10)
+    consultation.save()
+    return consultation
+
+
+@pytest.fixture
+def scoped_http(client, make_api_client, buyer):
+    """`scoped_http(["consultations:read"])`: a client of the API with only these scopes, acting for `buyer` (or
+    for `organisations`), authenticated."""
+
+    def make(scopes: list[str], organisations=None) -> APIClient:
+        credentials = make_api_client(
+            organisations=[buyer] if organisations is None else organisations,
+            scopes=scopes,
+            name="Plateforme restreinte",
+        )
+        http = APIClient()
+        http.credentials(HTTP_AUTHORIZATION=f"Bearer {obtain_token(client, credentials)['access_token']}")
+        http.default_format = "json"
+        return http
+
+    return make
+
+
+@pytest.fixture
+def foreign_candidature(other_org, start):
+    """A candidature of an organisation that `platform` does not act for, with a document."""
+    consultation = services.consultation_get_or_create(organisation=other_org, reference="PARIS-2026-07")
+    candidature = start(consultation, "73282932000074")
+    add_document(candidature, source="urssaf_attestation_vigilance", kind="attestation_vigilance")
+    return candidature
