@@ -76,6 +76,9 @@ class WebhookEndpoint(models.Model):
     events = models.JSONField(_("événements"), default=list)
     is_active = models.BooleanField(_("actif"), default=True)
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    # Deleted by the platform (DELETE /api/v1/webhooks/<id>/): kept, inactive, so that its deliveries and their
+    # attempts stay in the admin as evidence of what the platform was sent.
+    deleted_at = models.DateTimeField(_("supprimé par la plateforme le"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("abonnement webhook")

@@ -284,6 +284,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "candidatures.tasks.retry_due_fetches",
         "schedule": 60.0,
     },
+    # Webhooks not enqueued (broker down at commit), retries too far off for a countdown, sends of a dead worker.
+    "deliver-due-webhooks": {
+        "task": "platforms.tasks.deliver_due_webhooks",
+        "schedule": 30.0,
+    },
     "purge-audit-trail": {
         "task": "candidatures.tasks.purge_audit_trail",
         "schedule": 6 * 3600.0,

@@ -147,6 +147,10 @@ class Migration(migrations.Migration):
                 ("is_active", models.BooleanField(default=True, verbose_name="actif")),
                 ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="créé le")),
                 (
+                    "deleted_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="supprimé par la plateforme le"),
+                ),
+                (
                     "api_client",
                     models.ForeignKey(
                         on_delete=django.db.models.deletion.CASCADE,
