@@ -22,8 +22,7 @@ from .. import audit, consultations, dossier_view, dossiers, pieces, protected, 
 from ..access import candidature_for_buyer, candidature_view_for_buyer, consultation_for_buyer, require_buyer
 from ..forms_buyer import ConsultationForm, ReviewFilterForm
 from ..models import Consultation, DossierAccess, SourceFetch
-from ..storage import ZIP, download_name
-from .files import attachment_response, document_response, ensure_receipt, private_response, receipt_response
+from .files import attachment_response, document_response, receipt_response, zip_response
 
 
 def candidate_link(consultation: Consultation) -> str:
@@ -224,13 +223,6 @@ def contestation_file(request, pk: int, attachment: int):
 @login_required
 def candidature_zip(request, pk: int):
     candidature = candidature_for_buyer(request, pk)
-    hide_identity = protected.hidden_from_buyers_of(candidature)
-    if not hide_identity:
-        ensure_receipt(candidature)
-    response = private_response(
-        review.dossier_zip(candidature=candidature, hide_identity=hide_identity),
-        filename=download_name("dossier", candidature.siret, candidature.consultation.reference, content_type=ZIP),
-        content_type=ZIP,
-    )
+    response = zip_response(candidature, hide_identity=protected.hidden_from_buyers_of(candidature))
     _record(request, candidature, DossierAccess.Action.ZIP)
     return response

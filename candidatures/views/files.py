@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 from ..dossiers import candidature_receipt
 from ..models import Candidature, ContestationAttachment
 from ..receipt import receipt_pdf
-from ..storage import download_name
+from ..review import dossier_zip
+from ..storage import ZIP, download_name
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,17 @@ def receipt_response(candidature: Candidature, *, hide_identity: bool = False):
 def _receipt_name(candidature: Candidature) -> str:
     return download_name(
         "recepisse", candidature.consultation.reference, candidature.siret, content_type="application/pdf"
+    )
+
+
+def zip_response(candidature: Candidature, *, hide_identity: bool) -> FileResponse:
+    """The whole dossier as one streamed ZIP (with the receipt, rendered first if never stored, unless masked)."""
+    if not hide_identity:
+        ensure_receipt(candidature)
+    return private_response(
+        dossier_zip(candidature=candidature, hide_identity=hide_identity),
+        filename=download_name("dossier", candidature.siret, candidature.consultation.reference, content_type=ZIP),
+        content_type=ZIP,
     )
 
 

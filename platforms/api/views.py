@@ -23,8 +23,8 @@ from candidatures import audit, consultations, dossiers, protected, review
 from candidatures import selectors as domain_selectors
 from candidatures.models import Candidature, DossierAccess, ExclusionFlag, SourceFetch
 from candidatures.services import candidature_start
-from candidatures.storage import ZIP, download_name
-from candidatures.views.files import document_response, ensure_receipt, private_response, receipt_response
+from candidatures.storage import ZIP
+from candidatures.views.files import document_response, receipt_response, zip_response
 
 from .. import selectors
 from . import schema  # noqa: F401 (registers the OpenAPI description of the authentication)
@@ -487,13 +487,6 @@ class ZipView(FileView):
     )
     def get(self, request, id: int):
         candidature = self.candidature(id)
-        hide_identity = protected.hidden_from_buyers_of(candidature)
-        if not hide_identity:
-            ensure_receipt(candidature)
-        response = private_response(
-            review.dossier_zip(candidature=candidature, hide_identity=hide_identity),
-            filename=download_name("dossier", candidature.siret, candidature.consultation.reference, content_type=ZIP),
-            content_type=ZIP,
-        )
+        response = zip_response(candidature, hide_identity=protected.hidden_from_buyers_of(candidature))
         self.record(candidature, DossierAccess.Action.ZIP)
         return response
