@@ -20,7 +20,7 @@ migrate: install
 demo: migrate
 	$(BIN)/python manage.py load_demo
 
-# Web server, Celery worker (with its beat) and the API sandbox together; Ctrl-C stops all three.
+# Web server, Celery worker (with its beat), the API sandbox and the demo buyer platform together; Ctrl-C stops all four.
 run: demo
 	$(BIN)/honcho -f Procfile.dev start
 

@@ -3,14 +3,49 @@
 from datetime import timedelta
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from candidatures import demo, pieces, services
-from candidatures.models import Consultation, Lot, OrganisationMember
+from candidatures.models import Consultation, Lot, Organisation, OrganisationMember
 from connectors.sandbox import personas
+from platforms import services as platform_services
+from platforms import webhooks
+from platforms.models import ApiClient, WebhookEndpoint, WebhookEvent
+
+
+def demo_platform_load(*, organisation: Organisation) -> ApiClient:
+    """The API client of `platforms.demo_platform` and its webhook, with fixed credentials; left as they are
+    when they exist (an admin may have rotated the secret or deactivated the client on purpose)."""
+    client = ApiClient.objects.filter(application__client_id=demo.DEMO_PLATFORM_CLIENT_ID).first()
+    if client is None:
+        client, _ = platform_services.api_client_create(
+            name=demo.DEMO_PLATFORM_NAME,
+            organisations=[organisation],
+            scopes=list(settings.API_SCOPES),
+            client_id=demo.DEMO_PLATFORM_CLIENT_ID,
+            client_secret=demo.DEMO_PLATFORM_CLIENT_SECRET,
+        )
+    if not WebhookEndpoint.objects.filter(api_client=client, url=demo.DEMO_PLATFORM_WEBHOOK_URL).exists():
+        # Through the service, which refuses a loopback address unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES (dev).
+        webhooks.webhook_endpoint_create(
+            api_client=client,
+            url=demo.DEMO_PLATFORM_WEBHOOK_URL,
+            events=WebhookEvent.values,
+            secret=demo.DEMO_PLATFORM_WEBHOOK_SECRET,
+        )
+    # The platform creates its consultation through the API, with a deadline; a demo database kept past it
+    # would refuse its candidatures (the API has no update): the demo stays open.
+    platform_consultation = Consultation.objects.filter(
+        organisation=organisation, reference=demo.DEMO_PLATFORM_CONSULTATION_REFERENCE
+    ).first()
+    if platform_consultation is not None and platform_consultation.is_closed:
+        platform_consultation.deadline = timezone.now() + timedelta(days=30)
+        platform_consultation.save(update_fields=["deadline", "updated_at"])
+    return client
 
 
 class Command(BaseCommand):
@@ -55,6 +90,7 @@ class Command(BaseCommand):
         buyer = self._verified_user(demo.DEMO_BUYER_EMAIL, demo.DEMO_BUYER_PASSWORD)
         OrganisationMember.objects.get_or_create(user=buyer, defaults={"organisation": organisation})
         self._verified_user(demo.DEMO_COMPANY_EMAIL, demo.DEMO_COMPANY_PASSWORD)
+        demo_platform_load(organisation=organisation)
 
         self.stdout.write(
             "\n".join(
@@ -82,6 +118,11 @@ class Command(BaseCommand):
                     f"    {personas.UNKNOWN_SIRET}  SIRET inconnu",
                     "  essai : .venv/bin/python manage.py assemble_dossier "
                     f"--siret {personas.DEMO_SIRET} --buyer-siret {organisation.siret} --json",
+                    f"  plateforme de démonstration (API) : {demo.DEMO_PLATFORM_NAME}, agit pour {organisation.siret}",
+                    f"    client_id {demo.DEMO_PLATFORM_CLIENT_ID} / secret {demo.DEMO_PLATFORM_CLIENT_SECRET}",
+                    f"    webhooks : {demo.DEMO_PLATFORM_WEBHOOK_URL} — secret de signature "
+                    f"{demo.DEMO_PLATFORM_WEBHOOK_SECRET}",
+                    "    documentation : docs/API.md et http://127.0.0.1:8000/api/docs/",
                 ]
             )
         )
