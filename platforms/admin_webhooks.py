@@ -18,6 +18,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from candidatures.admin import ReadOnlyAdmin, ReadOnlyInline
+
 from . import outbound, webhooks
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -119,22 +121,14 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         return response
 
 
-class WebhookAttemptInline(admin.TabularInline):
+class WebhookAttemptInline(ReadOnlyInline):
     model = WebhookAttempt
-    extra = 0
-    can_delete = False
     fields = ("number", "created_at", "http_status", "error", "duration_ms", "retried", "url", "response_excerpt")
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_display = ("event", "endpoint", "client", "status", "attempts", "created_at", "delivered_at")
     list_filter = ("status", "event")
     search_fields = ("event_id", "endpoint__url", "endpoint__api_client__name")
@@ -155,15 +149,6 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "payload_pretty",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_resend_permission(self, request) -> bool:
         opts = self.model._meta

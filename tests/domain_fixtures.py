@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from candidatures import services
 from candidatures.models import OrganisationMember
@@ -42,6 +45,15 @@ def buyer(db):
 @pytest.fixture
 def consultation(buyer):
     return services.consultation_get_or_create(organisation=buyer, reference="MARCHE-2026-01", market_type="travaux")
+
+
+@pytest.fixture
+def published(consultation):
+    """The buyer's consultation, published, its deadline in ten days."""
+    consultation.published_at = timezone.now()
+    consultation.deadline = timezone.now() + timedelta(days=10)
+    consultation.save()
+    return consultation
 
 
 @pytest.fixture

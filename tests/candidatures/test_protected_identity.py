@@ -24,14 +24,6 @@ from connectors.sandbox import personas
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def published(consultation):
-    consultation.published_at = timezone.now()
-    consultation.deadline = timezone.now() + timedelta(days=10)
-    consultation.save()
-    return consultation
-
-
 def make_user(email: str):
     return get_user_model().objects.create_user(username=email, email=email, password="x-secret-123")
 

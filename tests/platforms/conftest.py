@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from candidatures import services
 from platforms import services as platform_services
+from platforms import webhooks
 from tests.builders import add_document
 
 
@@ -66,12 +65,11 @@ def api_http(token) -> APIClient:
 
 
 @pytest.fixture
-def published(consultation):
-    """The buyer's consultation, published, its deadline in ten days."""
-    consultation.published_at = timezone.now()
-    consultation.deadline = timezone.now() + timedelta(days=10)
-    consultation.save()
-    return consultation
+def queued(monkeypatch):
+    """The delivery ids `platforms.webhooks` enqueues, recorded instead of sent to the broker."""
+    sent: list[int] = []
+    monkeypatch.setattr(webhooks, "_enqueue", lambda delivery_id, countdown=None: sent.append(delivery_id))
+    return sent
 
 
 @pytest.fixture

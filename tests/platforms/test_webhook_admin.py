@@ -22,13 +22,6 @@ CHANGELIST = reverse("admin:platforms_webhookdelivery_changelist")
 
 
 @pytest.fixture
-def queued(monkeypatch):
-    sent: list[int] = []
-    monkeypatch.setattr(webhooks, "_enqueue", lambda delivery_id, countdown=None: sent.append(delivery_id))
-    return sent
-
-
-@pytest.fixture
 def admin_http(client, django_user_model):
     admin = django_user_model.objects.create_superuser("admin", "admin@example.gouv.fr", "x")
     client.force_login(admin)

@@ -27,13 +27,6 @@ class Boom(Exception):
 
 
 @pytest.fixture
-def queued(monkeypatch):
-    sent: list[int] = []
-    monkeypatch.setattr(webhooks, "_enqueue", lambda delivery_id, countdown=None: sent.append(delivery_id))
-    return sent
-
-
-@pytest.fixture
 def endpoints(platform, make_api_client, buyer, other_org):
     """Subscriptions around the buyer's organisation: only `everything` and `published_only` may receive its facts."""
 
