@@ -102,6 +102,10 @@ class WebhookDelivery(models.Model):
         WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("abonnement")
     )
     event_id = models.UUIDField(_("identifiant de l'événement"), default=uuid.uuid4, editable=False)
+    # Whose fact it is: a client that no longer acts for it receives nothing more of it (retries, re-sends).
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, null=True, related_name="+", verbose_name=_("organisation")
+    )
     event = models.CharField(_("événement"), max_length=64, choices=WebhookEvent)
     payload = models.JSONField(_("contenu"))
     status = models.CharField(_("état"), max_length=16, choices=Status, default=Status.PENDING)

@@ -138,7 +138,12 @@ def event_emit(*, organisation: Organisation, event: str, data: Callable[[], dic
     payload = {"id": str(event_id), "type": event, "created_at": now.isoformat(), "data": data()}
     ids = [
         WebhookDelivery.objects.create(
-            endpoint=endpoint, event_id=event_id, event=event, payload=payload, next_attempt_at=now
+            endpoint=endpoint,
+            organisation=organisation,
+            event_id=event_id,
+            event=event,
+            payload=payload,
+            next_attempt_at=now,
         ).pk
         for endpoint in endpoints
     ]
@@ -223,6 +228,13 @@ def delivery_send(*, delivery_id: int) -> Outcome:
             delivery=delivery,
             status=WebhookDelivery.Status.FAILED,
             last_error=_("Abonnement ou client désactivé : notification non envoyée."),
+        )
+        return Outcome(status=WebhookDelivery.Status.FAILED)
+    if delivery.organisation_id and not endpoint.api_client.organisations.filter(pk=delivery.organisation_id).exists():
+        _delivery_finish(
+            delivery=delivery,
+            status=WebhookDelivery.Status.FAILED,
+            last_error=_("Le client n'agit plus pour cette organisation : notification non envoyée."),
         )
         return Outcome(status=WebhookDelivery.Status.FAILED)
     body = delivery_body(payload=delivery.payload)

@@ -36,6 +36,8 @@ def _flatten(detail) -> list[str]:
         return [message for value in detail.values() for message in _flatten(value)]
     if isinstance(detail, list):
         return [message for value in detail for message in _flatten(value)]
+    if getattr(detail, "code", None) == "null":  # DRF's own words, in English: "No data provided"
+        return [_("Le corps de la requête est vide : envoyez un objet JSON.")]
     return [str(detail)]
 
 

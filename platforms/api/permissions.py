@@ -20,4 +20,5 @@ class HasClientScope(BasePermission):
         if needed is None:
             return False  # a view that forgot its scopes is closed, not open
         self.message = needed
-        return token.allow_scopes([needed])
+        # The client's scopes of now, not only the token's: a scope an admin removed stops working at once.
+        return needed in request.api_client.scopes and token.allow_scopes([needed])

@@ -13,6 +13,7 @@ from django.db.models import Exists, OuterRef
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
@@ -74,7 +75,9 @@ class ApiView(APIView):
     required_scopes: dict = {}
 
     def check_permissions(self, request):
-        if not hasattr(self, request.method.lower()):
+        method = request.method.lower()
+        # APIView answers OPTIONS itself: not here, where every method is one the view declares.
+        if method not in self.http_method_names or not hasattr(self, method):
             raise exceptions.MethodNotAllowed(request.method)
         super().check_permissions(request)
 
@@ -113,6 +116,7 @@ def _valid(serializer_class, data) -> dict:
     return serializer.validated_data
 
 
+@csrf_exempt  # a platform's POST to a wrong address gets this JSON 404, not the CSRF page
 def not_found(request, *args, **kwargs):
     """Any other address under /api/v1/: a JSON 404 too (no token asked: nothing is there)."""
     return JsonResponse(error_body(code="not_found", message=_("Ressource introuvable.")), status=404)

@@ -179,3 +179,29 @@ def test_the_schema_describes_the_files_as_binary(schema):
 
     assert responses["receipt"] == {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}
     assert responses["zip"] == {"application/zip": {"schema": {"type": "string", "format": "binary"}}}
+
+
+def test_a_post_to_an_unknown_address_is_a_json_404_not_the_csrf_page(token):
+    http = APIClient(enforce_csrf_checks=True)
+    http.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    for path in ("/api/v1/nothing/", "/api/v1/consultations"):  # the second: the slash forgotten
+        response = http.post(path, {}, format="json")
+        assert response.status_code == 404, path
+        assert response.json()["code"] == "not_found"
+
+
+def test_options_is_a_json_405(api_http):
+    response = api_http.options("/api/v1/consultations/")
+
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+
+
+def test_a_null_body_is_explained_in_french(api_http):
+    response = api_http.post("/api/v1/webhooks/", "null", content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == {
+        "non_field_errors": ["Le corps de la requête est vide : envoyez un objet JSON."]
+    }

@@ -98,3 +98,14 @@ def test_tokens_are_stored_hashed_and_refused_in_a_query_string(client, platform
     response = client.get(f"/api/v1/consultations/?access_token={token}")
     assert response.status_code == 401
     assert response.json()["code"] == "not_authenticated"
+
+
+def test_a_scope_removed_from_the_client_stops_working_at_once(platform, api_http):
+    assert api_http.get("/api/v1/webhooks/").status_code == 200
+    type(platform.client).objects.filter(pk=platform.client.pk).update(scopes=["consultations:read"])
+
+    response = api_http.get("/api/v1/webhooks/")
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "insufficient_scope"
+    assert api_http.get("/api/v1/consultations/").status_code == 200

@@ -339,6 +339,17 @@ def test_a_revoked_client_is_not_sent(receive, emit, attempt, platform):
     assert receiver.received == []
 
 
+def test_a_client_that_no_longer_acts_for_the_organisation_is_not_sent(receive, emit, attempt, platform, buyer):
+    receiver = receive(200)
+    delivery = emit(receiver.url)
+    platform.client.organisations.remove(buyer)
+
+    assert attempt(delivery) == WebhookDelivery.Status.FAILED
+
+    assert receiver.received == []
+    assert "n'agit plus" in WebhookDelivery.objects.get(pk=delivery.pk).last_error
+
+
 # --- The sweep ------------------------------------------------------------------------------------------------
 
 
