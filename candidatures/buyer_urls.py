@@ -18,4 +18,7 @@ urlpatterns = [
         buyer.contestation_file,
         name="buyer_contestation_file",
     ),
+    path("suivi-de-vigilance/", buyer.vigilance_page, name="buyer_vigilance"),
+    path("candidatures/<int:pk>/attribution/", buyer.candidature_award, name="buyer_award"),
+    path("candidatures/<int:pk>/suivi-de-vigilance/fin/", buyer.vigilance_end, name="buyer_vigilance_end"),
 ]

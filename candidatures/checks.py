@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
+from django.core.exceptions import ImproperlyConfigured
+
+from connectors.ratelimit import parse_limits
 
 from .antivirus import clamd_address
 
@@ -31,4 +34,14 @@ def clamav_url_check(app_configs, **kwargs) -> list[Error]:
         clamd_address(settings.CLAMAV_URL)
     except ValueError as error:
         return [Error(str(error), id="candidatures.E002")]
+    return []
+
+
+@register()
+def upstream_rate_limits_check(app_configs, **kwargs) -> list[Error]:
+    """A malformed API_ENTREPRISE_RATE_LIMITS would fail every upstream call: say so at start-up."""
+    try:
+        parse_limits(settings.API_ENTREPRISE_RATE_LIMITS, setting="API_ENTREPRISE_RATE_LIMITS")
+    except ImproperlyConfigured as error:
+        return [Error(str(error), id="candidatures.E003")]
     return []

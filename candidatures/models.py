@@ -193,11 +193,24 @@ class Candidature(models.Model):
     receipt = models.FileField(_("récépissé"), upload_to="receipts/", max_length=255, blank=True)
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
     completed_at = models.DateTimeField(_("complète le"), null=True, blank=True)
+    # The award, and the six-month duty of vigilance it opens (candidatures/vigilance.py, from 5 000 € HT).
+    awarded_at = models.DateTimeField(_("attribuée le"), null=True, blank=True)
+    award_amount = models.DecimalField(
+        _("montant attribué (€ HT)"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    vigilance_ended_at = models.DateTimeField(_("fin du suivi de vigilance"), null=True, blank=True)
+    # The last alert sent to the buyers (one per problem), and when the attestation was back in order since.
+    vigilance_alert = models.CharField(_("dernière alerte de vigilance"), max_length=16, blank=True)
+    vigilance_alerted_at = models.DateTimeField(_("alerte de vigilance envoyée le"), null=True, blank=True)
+    vigilance_resolved_at = models.DateTimeField(_("alerte de vigilance levée le"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("candidature")
         verbose_name_plural = _("candidatures")
         constraints = [models.UniqueConstraint(fields=["consultation", "siret"], name="unique_candidature_siret")]
+        indexes = [
+            models.Index(fields=["awarded_at"], name="candidature_awarded", condition=Q(awarded_at__isnull=False))
+        ]
 
     def __str__(self) -> str:
         return f"{self.siret} — {self.consultation.reference}"
@@ -277,6 +290,18 @@ class SourceFetch(models.Model):
     fetched_at = models.DateTimeField(_("récupéré le"), null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     next_retry_at = models.DateTimeField(_("prochaine tentative"), null=True, blank=True)
+    # The answer cache (candidatures/answer_cache.py): the fetch whose upstream call gave this answer when it was
+    # served from another candidature's (its `fetched_at` stays that call's); a refresh asked by someone
+    # bypasses the cache until an answer comes (and sends `Cache-Control: no-cache` upstream).
+    cached_from = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("réponse partagée de"),
+    )
+    bypass_cache = models.BooleanField(_("actualisation sans cache"), default=False)
 
     class Meta:
         verbose_name = _("récupération")

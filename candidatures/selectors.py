@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from connectors import registry
-from connectors.types import SourceResult
+from connectors.types import IdentifierKind, SourceResult
 
+from . import answer_cache
 from .models import Candidature, Habilitation, Organisation, SourceFetch
 
 DOSSIER_SCHEMA = "passemarche.dossier/1"
@@ -89,6 +90,64 @@ def may_see_protected_identity(*, organisation: Organisation | None, on: date | 
 
 def fetch_for_task(*, fetch_id: int) -> SourceFetch | None:
     return SourceFetch.objects.select_related("candidature__consultation__organisation").filter(pk=fetch_id).first()
+
+
+# The answers another candidature may be served (answer_cache): an answer, or a permanent answer that cost a call.
+CACHED_STATUSES = (
+    SourceFetch.Status.OK,
+    SourceFetch.Status.REFUSED,
+    SourceFetch.Status.NOT_FOUND,
+    SourceFetch.Status.NOT_APPLICABLE,
+)
+
+
+def fetch_fresh_answer(*, fetch: SourceFetch, now: datetime | None = None) -> SourceFetch | None:
+    """The latest answer any candidature got for this fetch's source and identifier (the SIRET, or the SIREN of
+    a SIREN-keyed source), with its documents, while it is fresh (answer_cache); None when the source must be
+    called. Say nothing of habilitations: the task checks them first."""
+    now = now or timezone.now()
+    source = registry.get_source(fetch.source)
+    candidature = fetch.candidature
+    same_identifier = (
+        {"candidature__siret": candidature.siret}
+        if source.identifier is IdentifierKind.SIRET
+        else {"candidature__siren": candidature.siren}
+    )
+    answer = (
+        SourceFetch.objects.filter(
+            source=fetch.source,
+            status__in=CACHED_STATUSES,
+            fetched_at__gt=now - answer_cache.MAX_AGE,
+            **same_identifier,
+        )
+        .exclude(pk=fetch.pk)
+        .order_by("-fetched_at")
+        .prefetch_related("documents")
+        .first()
+    )
+    if answer is None:
+        return None
+    valid_until = min(
+        (document.valid_until for document in answer.documents.all() if document.valid_until), default=None
+    )
+    fresh = answer_cache.is_fresh(
+        freshness=source.freshness, fetched_at=answer.fetched_at, valid_until=valid_until, now=now
+    )
+    return answer if fresh else None
+
+
+def fetch_call_key(*, fetch_id: int) -> str | None:
+    """The coalescing key of the upstream call this fetch's task is about to make (answer_cache.upstream_lock);
+    None when it will call nothing: the fetch is gone or final, or a fresh answer will serve it."""
+    fetch = fetch_for_task(fetch_id=fetch_id)
+    if fetch is None or fetch.is_final:
+        return None
+    if not fetch.bypass_cache and fetch_fresh_answer(fetch=fetch) is not None:
+        return None
+    source = registry.get_source(fetch.source)
+    candidature = fetch.candidature
+    identifier = candidature.siret if source.identifier is IdentifierKind.SIRET else candidature.siren
+    return answer_cache.coalescing_key(source=source.key, identifier=identifier)
 
 
 def stored_results(*, candidature: Candidature, sources: Iterable[str]) -> dict[str, SourceResult]:

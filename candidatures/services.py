@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -180,6 +180,20 @@ def fetch_begin_attempt(*, fetch_id: int, task_id: str) -> SourceFetch | None:
     return selectors.fetch_for_task(fetch_id=fetch_id)
 
 
+def fetch_attempt_cancel(*, fetch: SourceFetch) -> SourceFetch:
+    """Give back the attempt fetch_begin_attempt counted when no upstream call was made under it (our limiter
+    said wait, or the provider's breaker is open): attempts count tries upstream. Kept when a call of this
+    attempt was already recorded (e.g. the JSON answer came, then its document was throttled)."""
+    with transaction.atomic():
+        locked = SourceFetch.objects.select_for_update().get(pk=fetch.pk)
+        if locked.attempts < 1 or UpstreamCall.objects.filter(fetch=locked, attempt=locked.attempts).exists():
+            return fetch
+        locked.attempts -= 1
+        locked.save(update_fields=["attempts"])
+    fetch.attempts = locked.attempts
+    return fetch
+
+
 def upstream_call_record(*, fetch: SourceFetch, record: CallRecord, requested_by: str = "") -> UpstreamCall:
     candidature = fetch.candidature
     return UpstreamCall.objects.create(
@@ -211,6 +225,12 @@ def _store_document(*, fetch: SourceFetch, document: FetchedDocument, now: datet
         stem=document.sha256,
         extension=storage.EXTENSIONS[document.content_type],
     )
+    return _document_attach(fetch=fetch, file=name, fetched_at=now, document=document)
+
+
+def _document_attach(*, fetch: SourceFetch, file: str, fetched_at: datetime, document) -> Document:
+    """The fetch's Document row for a stored file; `document` is a FetchedDocument or another candidature's
+    Document of the same answer (a cached answer: both rows point at the same content-addressed file)."""
     stored, _ = Document.objects.update_or_create(
         candidature=fetch.candidature,
         source=fetch.source,
@@ -218,13 +238,13 @@ def _store_document(*, fetch: SourceFetch, document: FetchedDocument, now: datet
         source_url=document.source_url,
         defaults={
             "fetch": fetch,
-            "file": name,
+            "file": file,
             "sha256": document.sha256,
             "size": document.size,
             "content_type": document.content_type,
             "valid_from": document.valid_from,
             "valid_until": document.valid_until,
-            "fetched_at": now,
+            "fetched_at": fetched_at,
         },
     )
     return stored
@@ -233,9 +253,67 @@ def _store_document(*, fetch: SourceFetch, document: FetchedDocument, now: datet
 def fetch_store_result(*, fetch: SourceFetch, result: SourceResult) -> SourceFetch:
     """Keep the answer and its documents, then re-derive identity, turnover and flags."""
     now = timezone.now()
+    return _fetch_keep_answer(
+        fetch=fetch,
+        result=result,
+        fetched_at=now,
+        attach_documents=lambda: [
+            _store_document(fetch=fetch, document=document, now=now) for document in result.documents
+        ],
+    )
+
+
+def fetch_store_cached(*, fetch: SourceFetch, answer: SourceFetch) -> SourceFetch:
+    """Serve the fetch another candidature's fresh answer for the same source and identifier (answer_cache,
+    `selectors.fetch_fresh_answer`): no upstream call, so no UpstreamCall row.
+
+    The fetch keeps the answer's `fetched_at` (when the State gave it, not now) and points at the fetch whose
+    call gave it (`cached_from`, whose UpstreamCall rows are the audit trail of that call). Its documents are
+    attached as new rows on the same stored files; identity, turnover and flags are derived as from a call.
+    """
+    origin_id = answer.cached_from_id or answer.pk
+    if answer.payload is None:
+        # A permanent answer that cost a call too (404, 451, not applicable): its words, as it was recorded.
+        now = timezone.now()
+        with transaction.atomic():
+            candidature = Candidature.objects.select_for_update().get(pk=fetch.candidature_id)
+            fetch.status = answer.status
+            fetch.http_status = answer.http_status
+            fetch.error_code = answer.error_code
+            fetch.error_detail = answer.error_detail
+            fetch.fetched_at = answer.fetched_at
+            fetch.next_retry_at = None
+            fetch.duration_ms = _elapsed_ms(fetch.started_at, now)
+            fetch.cached_from_id = origin_id
+            fetch.save()
+            _candidature_refresh_status(candidature)
+        return fetch
+    return _fetch_keep_answer(
+        fetch=fetch,
+        result=registry.get_source(answer.source).parse(answer.payload),
+        fetched_at=answer.fetched_at,
+        attach_documents=lambda: [
+            _document_attach(fetch=fetch, file=document.file.name, fetched_at=document.fetched_at, document=document)
+            for document in answer.documents.all()
+        ],
+        cached_from_id=origin_id,
+    )
+
+
+def _fetch_keep_answer(
+    *,
+    fetch: SourceFetch,
+    result: SourceResult,
+    fetched_at: datetime,
+    attach_documents: Callable[[], list[Document]],
+    cached_from_id: int | None = None,
+) -> SourceFetch:
+    """Keep an answer (from its call, or from the cache) and its documents, then re-derive identity, turnover and
+    flags; the fetch is final, its refresh (if one was asked) done."""
+    now = timezone.now()
     with transaction.atomic():
         candidature = Candidature.objects.select_for_update().get(pk=fetch.candidature_id)
-        kept = [_store_document(fetch=fetch, document=document, now=now).pk for document in result.documents]
+        kept = [document.pk for document in attach_documents()]
         # The source's answer is the truth now: its files of an earlier answer leave the dossier (the bytes stay
         # in the content-addressed storage, and the frozen dossier of a submission keeps their sha256).
         candidature.documents.filter(source=fetch.source, origin=Document.Origin.FETCHED).exclude(pk__in=kept).delete()
@@ -244,9 +322,11 @@ def fetch_store_result(*, fetch: SourceFetch, result: SourceResult) -> SourceFet
         fetch.http_status = 200
         fetch.error_code = ""
         fetch.error_detail = ""
-        fetch.fetched_at = now
+        fetch.fetched_at = fetched_at
         fetch.next_retry_at = None
         fetch.duration_ms = _elapsed_ms(fetch.started_at, now)
+        fetch.cached_from_id = cached_from_id
+        fetch.bypass_cache = False
         fetch.save()
         candidature_derive(candidature=candidature, source=fetch.source, result=result)
         _candidature_refresh_status(candidature)
@@ -297,11 +377,24 @@ def fetch_back_to_pending(*, fetch: SourceFetch, requested_by: str = "", fresh: 
     """
     fetch.status = SourceFetch.Status.PENDING
     fetch.next_retry_at = None
+    fetch.cached_from = None
     if fresh:
         fetch.attempts = 0
         fetch.error_code = ""
         fetch.error_detail = ""
-    fetch.save(update_fields=["status", "next_retry_at", "attempts", "error_code", "error_detail"])
+        # A new answer from the provider, not the cache's (answer_cache), until one comes.
+        fetch.bypass_cache = True
+    fetch.save(
+        update_fields=[
+            "status",
+            "next_retry_at",
+            "attempts",
+            "error_code",
+            "error_detail",
+            "cached_from",
+            "bypass_cache",
+        ]
+    )
     Candidature.objects.filter(pk=fetch.candidature_id).update(status=Candidature.Status.IN_PROGRESS, completed_at=None)
     fetch_id = fetch.pk
     transaction.on_commit(lambda: _enqueue_fetches([fetch_id], requested_by=requested_by))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
 from django.conf import settings
@@ -10,14 +11,25 @@ from django.conf import settings
 from connectors import errors, registry
 from connectors.types import CallContext
 
-from . import audit, selectors, services
+from . import answer_cache, audit, selectors, services
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None, name="candidatures.tasks.fetch_source")
 def fetch_source(self, fetch_id: int, requested_by: str = "") -> str:
-    """Fetch one source of one candidature. Safe to run twice: a final fetch is left alone."""
+    """Fetch one source of one candidature. Safe to run twice: a final fetch is left alone.
+
+    One upstream call at a time per source and identifier (answer_cache): a task finding that call under way
+    elsewhere comes back shortly, before counting an attempt, and is then served its answer from the cache.
+    """
+    with answer_cache.upstream_lock(selectors.fetch_call_key(fetch_id=fetch_id)) as granted:
+        if not granted:
+            raise self.retry(countdown=answer_cache.COALESCING_RETRY_DELAY)
+        return _fetch_source(self, fetch_id, requested_by)
+
+
+def _fetch_source(self, fetch_id: int, requested_by: str) -> str:
     fetch = services.fetch_begin_attempt(fetch_id=fetch_id, task_id=self.request.id or "")
     if fetch is None:
         return "skipped"
@@ -28,13 +40,40 @@ def fetch_source(self, fetch_id: int, requested_by: str = "") -> str:
         services.fetch_store_unauthorized(fetch=fetch, reason=refusal)
         return fetch.status
     source = registry.get_source(fetch.source)
+    # The cache of upstream answers (answer_cache): a fresh answer of another candidature costs no call.
+    answer = None if fetch.bypass_cache else selectors.fetch_fresh_answer(fetch=fetch)
+    if answer is not None:
+        try:
+            services.fetch_store_cached(fetch=fetch, answer=answer)
+        except Exception as exc:
+            logger.exception("Serving the cached answer of %s failed for fetch %s", fetch.source, fetch_id)
+            fetch = selectors.fetch_for_task(fetch_id=fetch_id)
+            return _retry_or_give_up(self, fetch=fetch, error=exc, retry_after=None)
+        return fetch.status
     call = CallContext(
         recipient=candidature.consultation.organisation.siret,
         object=candidature.consultation.reference,
+        no_cache=fetch.bypass_cache,
         on_call=lambda record: services.upstream_call_record(fetch=fetch, record=record, requested_by=requested_by),
     )
     try:
         result = source.call(siret=candidature.siret, siren=candidature.siren, call=call)
+    except errors.Throttled as exc:
+        # Our limiter said wait (no HTTP sent): this run was not an attempt; come back without holding a worker.
+        services.fetch_attempt_cancel(fetch=fetch)
+        if self.request.is_eager:
+            time.sleep(exc.retry_after)  # run inline (tests, CELERY_TASK_ALWAYS_EAGER): no countdown there
+        raise self.retry(countdown=exc.retry_after) from exc
+    except errors.ProviderDown as exc:
+        # The provider's breaker is open (no HTTP sent): end `error` now, retried by retry_due_fetches later.
+        services.fetch_attempt_cancel(fetch=fetch)
+        services.fetch_store_failure(
+            fetch=fetch,
+            error=exc,
+            final=True,
+            next_retry_at=services.scheduled_retry_at(delay_seconds=max(exc.retry_after, 1.0)),
+        )
+        return fetch.status
     except errors.Transient as exc:
         return _retry_or_give_up(self, fetch=fetch, error=exc, retry_after=exc.retry_after)
     except errors.ConnectorError as exc:
@@ -95,3 +134,15 @@ def purge_audit_trail() -> dict:
         result.dossier_accesses,
     )
     return {"upstream_calls": result.upstream_calls, "dossier_accesses": result.dossier_accesses}
+
+
+@shared_task(name="candidatures.tasks.vigilance_follow_up")
+def vigilance_follow_up() -> dict:
+    """Periodic: the duty of vigilance of awarded contracts (refresh the URSSAF attestation, alert the buyers)."""
+    from dataclasses import asdict
+
+    from . import vigilance
+
+    report = vigilance.vigilance_follow_up()
+    logger.info("Vigilance follow-up: %s", report)
+    return asdict(report)

@@ -6,9 +6,11 @@ documents; nothing else talks HTTP and nothing else reads the upstream settings.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
+import random
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -19,7 +21,11 @@ import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
-from . import errors, parsing
+from . import errors, parsing, ratelimit
+from .breaker import CircuitBreaker
+from .breaker import FileStore as BreakerFileStore
+from .breaker import RedisStore as BreakerRedisStore
+from .breaker import Store as BreakerStore
 from .types import CallContext, CallRecord, DocumentLink, FetchedDocument, SourceResult
 
 logger = logging.getLogger(__name__)
@@ -44,6 +50,55 @@ def http_session() -> requests.Session:
             session.headers["User-Agent"] = "passemarche/0.1 (+candidature marchés publics)"
             _session, _session_pid = session, os.getpid()
         return _session
+
+
+# A 5xx asking to come back in an hour or more is about this one entity (URSSAF's manual check: 172800 s), not an
+# outage of the provider: it does not count for the circuit breaker.
+ENTITY_LEVEL_RETRY_IN = 3600
+
+
+@functools.cache
+def _state_backends(redis_url: str, folder: str, prefix: str) -> tuple[ratelimit.Backend, BreakerStore]:
+    """The limiter's and the breaker's shared state: Redis when REDIS_URL is set, else files of this host."""
+    if redis_url:
+        return ratelimit.RedisBackend(redis_url, prefix=prefix), BreakerRedisStore(redis_url, prefix=prefix)
+    return ratelimit.FileBackend(folder), BreakerFileStore(folder)
+
+
+def _backends() -> tuple[ratelimit.Backend, BreakerStore]:
+    return _state_backends(settings.REDIS_URL, str(settings.UPSTREAM_STATE_DIR), settings.UPSTREAM_STATE_PREFIX)
+
+
+@functools.cache
+def rate_limits(spec: str) -> dict[str, ratelimit.Limit]:
+    return ratelimit.parse_limits(spec, setting="API_ENTREPRISE_RATE_LIMITS")
+
+
+def rate_limiter() -> ratelimit.RateLimiter:
+    """API Entreprise's limit families (API_ENTREPRISE_RATE_LIMITS) for our token, shared by every worker."""
+    return ratelimit.RateLimiter(
+        limits=rate_limits(settings.API_ENTREPRISE_RATE_LIMITS),
+        backend=_backends()[0],
+        token=settings.API_ENTREPRISE_TOKEN,
+    )
+
+
+def circuit_breaker() -> CircuitBreaker:
+    return CircuitBreaker(
+        store=_backends()[1],
+        threshold=settings.CIRCUIT_BREAKER_THRESHOLD,
+        window=settings.CIRCUIT_BREAKER_WINDOW,
+        cooldown=settings.CIRCUIT_BREAKER_COOLDOWN,
+        # The trial call's lease: the longest request, and a margin.
+        trial_timeout=max(settings.API_ENTREPRISE_TIMEOUT_JSON, settings.API_ENTREPRISE_TIMEOUT_DOCUMENT) + 5,
+    )
+
+
+def upstream_state_clear() -> None:
+    """Forget every limit count, pause and breaker state (tests; an operator after an incident)."""
+    limiter_backend, breaker_store = _backends()
+    limiter_backend.clear()
+    breaker_store.clear()
 
 
 @dataclass(frozen=True)
@@ -129,22 +184,64 @@ def _send(
     headers: dict[str, str],
     timeout: float,
     call: CallContext,
+    families: tuple[str, ...],
+    breaker_key: str = "",
 ) -> requests.Response:
-    """Send one GET, record it through the call context (success or not), map network failures."""
+    """Send one GET, record it through the call context (success or not), map network failures.
+
+    Before any HTTP: the provider's circuit breaker (`ProviderDown` while it is open) and a token of each limit
+    family (`Throttled` when one is spent or paused): nothing is sent nor recorded then. After: the breaker learns
+    whether the provider answered, and the first family is corrected from the answer's RateLimit-* headers and
+    paused until `Retry-After` on a 429.
+    """
+    breaker_key = breaker_key or provider
+    breaker = circuit_breaker()
+    trial = breaker.before_call(breaker_key)
+    limiter = rate_limiter()
+    wait = limiter.acquire(*families)
+    if wait > 0:
+        if trial:
+            breaker.release_trial(breaker_key)
+        # A little jitter: the tasks refused together do not all come back at the same instant.
+        raise errors.Throttled(retry_after=wait + random.uniform(0, min(1.0, 0.2 * wait)))  # noqa: S311 (not secret)
     started = time.monotonic()
     response = None
     network_error = ""
     try:
         response = http_session().get(url, params=params, headers=headers, timeout=timeout)
-        return response
     except requests.Timeout as exc:
         network_error = "timeout"
+        breaker.record_failure(breaker_key)
         raise errors.Transient("Délai de réponse du fournisseur dépassé.", code=network_error) from exc
     except requests.RequestException as exc:
         network_error = "connection_error"
+        breaker.record_failure(breaker_key)
         raise errors.Transient("Fournisseur injoignable.", code=network_error) from exc
     finally:
         call.record(_call_record(provider, url, params, response, network_error, started))
+    if _provider_failed(response):
+        breaker.record_failure(breaker_key)
+    else:
+        breaker.record_success(breaker_key)
+    _correct_limiter(limiter, families[0], response)
+    return response
+
+
+def _provider_failed(response: requests.Response) -> bool:
+    """A 5xx says the provider is down, unless it is about one entity (a retry_in of an hour or more)."""
+    if response.status_code < 500:
+        return False
+    meta = _first_error(_json_or_none(response)).get("meta")
+    retry_in = meta.get("retry_in") if isinstance(meta, dict) else None
+    return not (isinstance(retry_in, (int, float)) and retry_in >= ENTITY_LEVEL_RETRY_IN)
+
+
+def _correct_limiter(limiter: ratelimit.RateLimiter, family: str, response: requests.Response) -> None:
+    limiter.observe(family, response.headers)
+    if response.status_code == 429:
+        # A 429 despite the limiter (another client on the token, a lower limit upstream): the whole family
+        # waits, every worker, or the IP gets banned for 12 hours.
+        limiter.pause(family, _parse_retry_after(response.headers.get("Retry-After")) or 60.0)
 
 
 def _call_record(
@@ -214,6 +311,8 @@ def api_entreprise_get(path: str, *, call: CallContext) -> ApiResponse:
         headers=headers,
         timeout=settings.API_ENTREPRISE_TIMEOUT_JSON,
         call=call,
+        families=("json", "ip"),
+        breaker_key=_api_entreprise_provider(path),
     )
     if response.status_code != 200:
         raise _error_for_status(response.status_code, _json_or_none(response), response.headers)
@@ -221,6 +320,13 @@ def api_entreprise_get(path: str, *, call: CallContext) -> ApiResponse:
     if not isinstance(body, dict) or "data" not in body:
         raise errors.ProviderError("Réponse du fournisseur sans données.", http_status=200, code="malformed")
     return ApiResponse(http_status=200, body=body, headers=dict(response.headers))
+
+
+def _api_entreprise_provider(path: str) -> str:
+    """The breaker of the provider behind API Entreprise (`/v4/insee/...` → `api_entreprise:insee`): INSEE down
+    for maintenance must not shut URSSAF's attestations."""
+    parts = path.split("/")
+    return f"api_entreprise:{parts[2]}" if len(parts) > 2 and parts[2] else "api_entreprise"
 
 
 def bodacc_get(path: str, *, params: dict[str, str], call: CallContext) -> dict[str, Any]:
@@ -235,6 +341,9 @@ def bodacc_get(path: str, *, params: dict[str, str], call: CallContext) -> dict[
         headers={"Accept": "application/json"},
         timeout=settings.API_ENTREPRISE_TIMEOUT_JSON,
         call=call,
+        # Not API Entreprise: none of its quotas. Its own family, without a limit unless one is configured
+        # (`bodacc=…`), still paused by a 429 from Opendatasoft.
+        families=("bodacc",),
     )
     if response.status_code != 200:
         if response.status_code == 429:
@@ -279,6 +388,7 @@ def download_document(url: str, *, kind: str, call: CallContext, valid_from=None
         headers={"Accept": "application/pdf, image/*"},
         timeout=settings.API_ENTREPRISE_TIMEOUT_DOCUMENT,
         call=call,
+        families=("documents", "ip"),
     )
     if response.status_code != 200:
         if response.status_code >= 500:

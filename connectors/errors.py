@@ -53,6 +53,22 @@ class InFlight(Transient):
     """409: the very same request is already being processed upstream for our token."""
 
 
+class Throttled(Transient):
+    """Our own rate limiter refused the call before any HTTP (the budget of a limit family is spent, or the
+    family is paused after a 429): nothing was sent nor recorded; try again in `retry_after` seconds."""
+
+    def __init__(self, message: str = "Limite de débit atteinte : appel différé.", *, retry_after: float, **kwargs):
+        super().__init__(message, retry_after=retry_after, code="throttled", **kwargs)
+
+
+class ProviderDown(Transient):
+    """The provider's circuit breaker is open (it failed repeatedly): refused at once, without HTTP; the
+    breaker lets a trial call through in `retry_after` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float, **kwargs):
+        super().__init__(message, retry_after=retry_after, code="fournisseur_indisponible", **kwargs)
+
+
 class PermanentError(ConnectorError):
     """The same call will get the same answer: do not retry."""
 

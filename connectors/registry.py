@@ -1,4 +1,4 @@
-"""Source key → connector, identifier kind, block, document kind, scope.
+"""Source key → connector, identifier kind, block, document kind, scope, freshness of an answer.
 
 Model choices, the progress page and the dossier JSON all read this table. Adding a source is one
 module, one line here and its tests.
@@ -6,6 +6,7 @@ module, one line here and its tests.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,6 +29,17 @@ from . import (
 from .types import Block, CallContext, IdentifierKind, SourceResult
 
 
+class Freshness(enum.StrEnum):
+    """How long an answer of the source may serve other candidatures (candidatures/answer_cache.py).
+
+    DAY: a day (identity, turnover, filings, BODACC). ATTESTATION: until the certificate's end of validity,
+    API Entreprise's own refresh of attestations at 8 a.m., or a day, whichever comes first.
+    """
+
+    DAY = "day"
+    ATTESTATION = "attestation"
+
+
 @dataclass(frozen=True)
 class Source:
     key: str
@@ -35,6 +47,7 @@ class Source:
     provider: str
     identifier: IdentifierKind
     block: Block
+    freshness: Freshness
     fetch: Callable[..., SourceResult]
     parse: Callable[[dict], SourceResult]
     document_kind: str = ""
@@ -54,6 +67,7 @@ SOURCES: dict[str, Source] = {
             provider="INSEE",
             identifier=IdentifierKind.SIRET,
             block=Block.IDENTITE,
+            freshness=Freshness.DAY,
             fetch=insee.fetch_etablissement,
             parse=insee.parse_etablissement,
             scope="unites_legales_etablissements_insee",
@@ -64,6 +78,7 @@ SOURCES: dict[str, Source] = {
             provider="INSEE",
             identifier=IdentifierKind.SIREN,
             block=Block.IDENTITE,
+            freshness=Freshness.DAY,
             fetch=insee.fetch_unite_legale,
             parse=insee.parse_unite_legale,
             scope="unites_legales_etablissements_insee",
@@ -74,6 +89,7 @@ SOURCES: dict[str, Source] = {
             provider="INPI",
             identifier=IdentifierKind.SIREN,
             block=Block.IDENTITE,
+            freshness=Freshness.DAY,
             fetch=inpi.fetch_extrait_rne,
             parse=inpi.parse_extrait_rne,
             document_kind=inpi.DOCUMENT_KIND,
@@ -85,6 +101,7 @@ SOURCES: dict[str, Source] = {
             provider="URSSAF",
             identifier=IdentifierKind.SIREN,
             block=Block.ATTESTATIONS,
+            freshness=Freshness.ATTESTATION,
             fetch=urssaf.fetch_attestation_vigilance,
             parse=urssaf.parse_attestation_vigilance,
             document_kind=urssaf.DOCUMENT_KIND,
@@ -96,6 +113,7 @@ SOURCES: dict[str, Source] = {
             provider="DGFIP",
             identifier=IdentifierKind.SIREN,
             block=Block.ATTESTATIONS,
+            freshness=Freshness.ATTESTATION,
             fetch=dgfip.fetch_attestation_fiscale,
             parse=dgfip.parse_attestation_fiscale,
             document_kind=dgfip.DOCUMENT_KIND,
@@ -107,6 +125,7 @@ SOURCES: dict[str, Source] = {
             provider="DGFIP",
             identifier=IdentifierKind.SIRET,
             block=Block.CAPACITE,
+            freshness=Freshness.DAY,
             fetch=dgfip.fetch_chiffres_affaires,
             parse=dgfip.parse_chiffres_affaires,
             scope="chiffre_affaires_dgfip",
@@ -117,6 +136,7 @@ SOURCES: dict[str, Source] = {
             provider="PRO BTP",
             identifier=IdentifierKind.SIRET,
             block=Block.ATTESTATIONS,
+            freshness=Freshness.ATTESTATION,
             fetch=probtp.fetch_attestation,
             parse=probtp.parse_attestation,
             document_kind=probtp.DOCUMENT_KIND,
@@ -128,6 +148,7 @@ SOURCES: dict[str, Source] = {
             provider="PRO BTP",
             identifier=IdentifierKind.SIRET,
             block=Block.ATTESTATIONS,
+            freshness=Freshness.ATTESTATION,
             fetch=probtp.fetch_conformite,
             parse=probtp.parse_conformite,
             scope="cotisations_probtp",
@@ -138,6 +159,7 @@ SOURCES: dict[str, Source] = {
             provider="CIBTP",
             identifier=IdentifierKind.SIRET,
             block=Block.ATTESTATIONS,
+            freshness=Freshness.ATTESTATION,
             fetch=btp_conges.fetch_attestation_cibtp,
             parse=btp_conges.parse_attestation_cibtp,
             document_kind=btp_conges.DOCUMENT_KIND,
@@ -149,6 +171,7 @@ SOURCES: dict[str, Source] = {
             provider="CNETP",
             identifier=IdentifierKind.SIREN,
             block=Block.ATTESTATIONS,
+            freshness=Freshness.ATTESTATION,
             fetch=btp_conges.fetch_attestation_cnetp,
             parse=btp_conges.parse_attestation_cnetp,
             document_kind=btp_conges.DOCUMENT_KIND,
@@ -160,6 +183,7 @@ SOURCES: dict[str, Source] = {
             provider="FNTP",
             identifier=IdentifierKind.SIREN,
             block=Block.CERTIFICATIONS,
+            freshness=Freshness.ATTESTATION,
             fetch=fntp.fetch_carte_professionnelle,
             parse=fntp.parse_carte_professionnelle,
             document_kind=fntp.DOCUMENT_KIND,
@@ -171,6 +195,7 @@ SOURCES: dict[str, Source] = {
             provider="Qualibat",
             identifier=IdentifierKind.SIRET,
             block=Block.CERTIFICATIONS,
+            freshness=Freshness.ATTESTATION,
             fetch=qualibat.fetch_certification,
             parse=qualibat.parse_certification,
             document_kind=qualibat.DOCUMENT_KIND,
@@ -182,6 +207,7 @@ SOURCES: dict[str, Source] = {
             provider="INPI",
             identifier=IdentifierKind.SIREN,
             block=Block.CAPACITE,
+            freshness=Freshness.DAY,
             fetch=inpi.fetch_actes_bilans,
             parse=inpi.parse_actes_bilans,
             document_kind=inpi.BILAN_DOCUMENT_KIND,
@@ -193,6 +219,7 @@ SOURCES: dict[str, Source] = {
             provider="MSA",
             identifier=IdentifierKind.SIRET,
             block=Block.ATTESTATIONS,
+            freshness=Freshness.ATTESTATION,
             fetch=msa.fetch_conformite,
             parse=msa.parse_conformite,
             scope="cotisations_msa",
@@ -203,6 +230,7 @@ SOURCES: dict[str, Source] = {
             provider="Qualifelec",
             identifier=IdentifierKind.SIRET,
             block=Block.CERTIFICATIONS,
+            freshness=Freshness.ATTESTATION,
             fetch=qualifelec.fetch_certificats,
             parse=qualifelec.parse_certificats,
             document_kind=qualifelec.DOCUMENT_KIND,
@@ -214,6 +242,7 @@ SOURCES: dict[str, Source] = {
             provider="ADEME",
             identifier=IdentifierKind.SIRET,
             block=Block.CERTIFICATIONS,
+            freshness=Freshness.ATTESTATION,
             fetch=ademe.fetch_certifications,
             parse=ademe.parse_certifications,
             scope="certificat_rge_ademe",
@@ -224,6 +253,7 @@ SOURCES: dict[str, Source] = {
             provider="OPQIBI",
             identifier=IdentifierKind.SIREN,
             block=Block.CERTIFICATIONS,
+            freshness=Freshness.ATTESTATION,
             fetch=opqibi.fetch_certification,
             parse=opqibi.parse_certification,
             scope="certification_opqibi",
@@ -234,6 +264,7 @@ SOURCES: dict[str, Source] = {
             provider="Carif-Oref",
             identifier=IdentifierKind.SIRET,
             block=Block.CERTIFICATIONS,
+            freshness=Freshness.ATTESTATION,
             fetch=carif_oref.fetch_certifications,
             parse=carif_oref.parse_certifications,
             scope="certifications_qualiopi_france_competences",
@@ -244,6 +275,7 @@ SOURCES: dict[str, Source] = {
             provider="BODACC",
             identifier=IdentifierKind.SIREN,
             block=Block.EXCLUSION,
+            freshness=Freshness.DAY,
             fetch=bodacc.fetch_annonces,
             parse=bodacc.parse_annonces,
             scope="open_data",

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import connection
 
 from candidatures import antivirus
+from connectors import client
 from connectors.sandbox.server import start_in_thread
 from passemarche.celery import app as celery_app
 from passemarche.worker_process import start_worker, stop_worker
@@ -39,6 +40,20 @@ def _private_media_root(request, tmp_path):
     if not any(request.node.get_closest_marker(marker) for marker in SHARED_MEDIA_MARKERS):
         settings = request.getfixturevalue("settings")
         settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _clean_upstream_state():
+    """Each test starts with no rate-limit count, pause or open breaker (the production limits are never reached
+    by one test); this run's state folder is removed at the end."""
+    client.upstream_state_clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _upstream_state_folder():
+    yield
+    client.upstream_state_clear()  # the Redis keys, when REDIS_URL is set
+    shutil.rmtree(settings.UPSTREAM_STATE_DIR, ignore_errors=True)
 
 
 def _database_url() -> str:
@@ -73,6 +88,8 @@ def worker_env(django_db_setup, django_db_blocker, sandbox) -> dict[str, str]:
         "BODACC_BASE_URL": f"{sandbox.base_url}/bodacc/api/explore/v2.1",
         "API_ENTREPRISE_TIMEOUT_JSON": "1.5",
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "UPSTREAM_STATE_DIR": str(settings.UPSTREAM_STATE_DIR),
+        "UPSTREAM_STATE_PREFIX": settings.UPSTREAM_STATE_PREFIX,
     }
 
 

@@ -6,6 +6,10 @@ the rules live in `consultations.py` and `dossiers.py`, the reads in `review.py`
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -13,13 +17,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from connectors import registry
 
-from .. import audit, consultations, dossier_view, dossiers, pieces, protected, review, selectors
+from .. import audit, consultations, dossier_view, dossiers, pieces, protected, review, selectors, vigilance
 from ..access import candidature_for_buyer, candidature_view_for_buyer, consultation_for_buyer, require_buyer
 from ..consultations import candidate_link
+from ..forms import PortalForm
 from ..forms_buyer import ConsultationForm, ReviewFilterForm
 from ..models import Consultation, DossierAccess, SourceFetch
 from .files import attachment_response, document_response, receipt_response, zip_response
@@ -222,3 +228,75 @@ def candidature_zip(request, pk: int):
     response = zip_response(candidature, hide_identity=protected.hidden_from_buyers_of(candidature))
     _record(request, candidature, DossierAccess.Action.ZIP)
     return response
+
+
+# --- The vigilance follow-up of awarded contracts (candidatures/vigilance.py) ----------------------------------
+
+
+class AwardForm(PortalForm):
+    amount = forms.DecimalField(
+        label=_lazy("Montant attribué (€ HT)"),
+        help_text=_lazy("Hors taxes. À partir de 5 000 € HT, l’attestation de vigilance est suivie tous les six mois."),
+        min_value=Decimal("0.01"),
+        max_digits=14,
+        decimal_places=2,
+        localize=True,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+
+
+@login_required
+def vigilance_page(request):
+    organisation = require_buyer(request)
+    today = timezone.localdate()
+    return render(
+        request,
+        "acheteur/vigilance.html",
+        {
+            "organisation": organisation,
+            "today": today,
+            "rows": vigilance.vigilance_rows(organisation=organisation, today=today),
+            "threshold": vigilance.THRESHOLD,
+            "refresh_days": settings.VIGILANCE_REFRESH_DAYS_BEFORE,
+        },
+    )
+
+
+@login_required
+def candidature_award(request, pk: int):
+    candidature = candidature_for_buyer(request, pk)
+    if request.method == "POST":
+        form = AwardForm(request.POST)
+        if form.is_valid():
+            try:
+                vigilance.candidature_award(candidature=candidature, amount=form.cleaned_data["amount"])
+            except vigilance.VigilanceError as error:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+            else:
+                messages.success(request, _("Le marché est attribué à %(siret)s.") % {"siret": candidature.siret})
+                return redirect("buyer_vigilance")
+    else:
+        form = AwardForm(initial={"amount": candidature.award_amount})
+    return render(
+        request,
+        "acheteur/vigilance_award.html",
+        {
+            "candidature": candidature,
+            "consultation": candidature.consultation,
+            "form": form,
+            "company": vigilance.company_label(candidature, hidden=protected.hidden_from_buyers_of(candidature)),
+        },
+    )
+
+
+@login_required
+@require_POST
+def vigilance_end(request, pk: int):
+    candidature = candidature_for_buyer(request, pk)
+    try:
+        vigilance.vigilance_end(candidature=candidature)
+    except vigilance.VigilanceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Le suivi de vigilance de %(siret)s est terminé.") % {"siret": candidature.siret})
+    return redirect("buyer_vigilance")

@@ -293,7 +293,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "candidatures.tasks.purge_audit_trail",
         "schedule": 6 * 3600.0,
     },
+    # The duty of vigilance of awarded contracts: refresh the URSSAF attestation when due, alert the buyers.
+    "vigilance-follow-up": {
+        "task": "candidatures.tasks.vigilance_follow_up",
+        "schedule": 3600.0,
+    },
 }
+# Vigilance follow-up (candidatures/vigilance.py): the attestation is asked again this many days before its end of
+# validity (and at least every six months); after a refusal or a missing attestation, again after RECHECK days.
+VIGILANCE_REFRESH_DAYS_BEFORE = env.int("VIGILANCE_REFRESH_DAYS_BEFORE", default=10)
+VIGILANCE_RECHECK_DAYS = env.int("VIGILANCE_RECHECK_DAYS", default=7)
 # Upstream calls and buyers' accesses to dossiers are kept this long, then purged by the task above.
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -305,7 +314,18 @@ API_ENTREPRISE_TOKEN = env("API_ENTREPRISE_TOKEN", default="sandbox-token")
 API_ENTREPRISE_CONTEXT = env("API_ENTREPRISE_CONTEXT", default="Candidature marché public")
 API_ENTREPRISE_TIMEOUT_JSON = env.float("API_ENTREPRISE_TIMEOUT_JSON", default=5.0)
 API_ENTREPRISE_TIMEOUT_DOCUMENT = env.float("API_ENTREPRISE_TIMEOUT_DOCUMENT", default=12.0)
+# Calls allowed per family (per token: json, documents; per IP: ip), never exceeded across every worker. A
+# family may be added for BODACC (`bodacc=…`); without one BODACC is only paused by its 429s.
 API_ENTREPRISE_RATE_LIMITS = env("API_ENTREPRISE_RATE_LIMITS", default="json=250/60s,documents=50/60s,ip=1000/60s")
+# The limiter and the circuit breakers of the upstream calls (connectors/ratelimit.py, breaker.py) keep their
+# shared state in Redis when REDIS_URL is set (every machine), else in files under this folder (one host).
+UPSTREAM_STATE_DIR = Path(env("UPSTREAM_STATE_DIR", default=str(VAR_DIR / "upstream")))
+UPSTREAM_STATE_PREFIX = env("UPSTREAM_STATE_PREFIX", default="passemarche")
+# Circuit breaker per provider: this many consecutive failures (timeout, connection error, 5xx) within WINDOW
+# seconds open it; calls are then refused at once for COOLDOWN seconds, then one trial call decides.
+CIRCUIT_BREAKER_THRESHOLD = env.int("CIRCUIT_BREAKER_THRESHOLD", default=5)
+CIRCUIT_BREAKER_WINDOW = env.float("CIRCUIT_BREAKER_WINDOW", default=60.0)
+CIRCUIT_BREAKER_COOLDOWN = env.float("CIRCUIT_BREAKER_COOLDOWN", default=120.0)
 BODACC_BASE_URL = env("BODACC_BASE_URL", default=f"http://127.0.0.1:{SANDBOX_PORT}/bodacc/api/explore/v2.1")
 DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
 # Pieces uploaded by a company (PDF, JPEG, PNG, checked by their bytes).

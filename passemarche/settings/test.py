@@ -20,6 +20,11 @@ LOGGING = {"version": 1, "disable_existing_loggers": False}
 # Rate limits (failed sign-ins) counted in memory: each test starts from an empty cache (cache.clear()).
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# The upstream limiter's and breakers' state of this test run (files, or keys under this Redis prefix): not var/
+# shared with `make run`; the worker of the integration tests gets both through its environment.
+UPSTREAM_STATE_DIR = Path(env("UPSTREAM_STATE_DIR", default=str(VAR_DIR / f"test-upstream-{os.getpid()}")))
+UPSTREAM_STATE_PREFIX = env("UPSTREAM_STATE_PREFIX", default=f"passemarche-test-{os.getpid()}")
+
 CELERY_BROKER_FOLDER = Path(env("CELERY_BROKER_FOLDER", default=str(VAR_DIR / f"test-broker-{os.getpid()}")))
 CELERY_BROKER_TRANSPORT_OPTIONS = celery_transport_options(CELERY_BROKER_URL, CELERY_BROKER_FOLDER)
 # Webhook receivers of the tests listen on loopback; the SSRF tests turn this off again.

@@ -234,6 +234,16 @@ def buyer_targets() -> list[Target]:
             lambda w: [w.cand_y.pk, w.attachment(w.cand_y).pk],
             **target,
         ),
+        Target("opens the award form of a candidature", "get", "buyer_award", cand, **target),
+        Target(
+            "awards a candidature (vigilance follow-up)",
+            "post",
+            "buyer_award",
+            cand,
+            lambda w: {"amount": "250000"},
+            **target,
+        ),
+        Target("ends the vigilance follow-up of a candidature", "post", "buyer_vigilance_end", cand, **target),
     ]
 
 
@@ -242,6 +252,7 @@ def buyer_pages() -> list[Target]:
     return [
         Target("opens the buyer dashboard", "get", "buyer_dashboard", lambda w: [], owner="buyer_x"),
         Target("opens the new consultation form", "get", "consultation_create", lambda w: [], owner="buyer_x"),
+        Target("opens the vigilance follow-up page", "get", "buyer_vigilance", lambda w: [], owner="buyer_x"),
         Target(
             "creates a consultation",
             "post",
@@ -741,7 +752,7 @@ def test_every_url_of_the_portal_is_in_the_table():
     # A company's candidature, and a buyer's consultation or candidature: an object in the path.
     company_objects = {name for name in company if "<int:pk>" in routes[name]}
     buyer_objects = {name for name in buyer if "<int:pk>" in routes[name]}
-    assert len(company_objects) == 11 and len(buyer_objects) == 9  # the URLs of today: a new one joins the table
+    assert len(company_objects) == 11 and len(buyer_objects) == 11  # the URLs of today: a new one joins the table
 
     assert _covered(ANONYMOUS, LOGIN) == set(routes) - {"home"}  # the public page's POST is in it, not its GET
     assert company_objects <= _covered("company_a", NOT_FOUND)
