@@ -43,13 +43,7 @@ def _fetch_source(self, fetch_id: int, requested_by: str) -> str:
     # The cache of upstream answers (answer_cache): a fresh answer of another candidature costs no call.
     answer = None if fetch.bypass_cache else selectors.fetch_fresh_answer(fetch=fetch)
     if answer is not None:
-        try:
-            services.fetch_store_cached(fetch=fetch, answer=answer)
-        except Exception as exc:
-            logger.exception("Serving the cached answer of %s failed for fetch %s", fetch.source, fetch_id)
-            fetch = selectors.fetch_for_task(fetch_id=fetch_id)
-            return _retry_or_give_up(self, fetch=fetch, error=exc, retry_after=None)
-        return fetch.status
+        return _store_or_retry(self, fetch=fetch, store=lambda: services.fetch_store_cached(fetch=fetch, answer=answer))
     call = CallContext(
         recipient=candidature.consultation.organisation.siret,
         object=candidature.consultation.reference,
@@ -83,14 +77,19 @@ def _fetch_source(self, fetch_id: int, requested_by: str) -> str:
     except Exception as exc:
         logger.exception("Unexpected failure fetching %s for fetch %s", fetch.source, fetch_id)
         return _retry_or_give_up(self, fetch=fetch, error=exc, retry_after=None)
+    return _store_or_retry(self, fetch=fetch, store=lambda: services.fetch_store_result(fetch=fetch, result=result))
+
+
+def _store_or_retry(task, *, fetch, store) -> str:
+    """Store an answer (fresh or from the cache). If storing or deriving fails (its transaction rolled back), retry:
+    without it the fetch would stay pending for good and the company could never submit. The fetch is reloaded,
+    since the failed store changed it in memory."""
     try:
-        services.fetch_store_result(fetch=fetch, result=result)
+        store()
     except Exception as exc:
-        # Storing or deriving failed (its transaction rolled back): without this the fetch would stay pending
-        # for good and the company could never submit. Reload it, since the failed store changed it in memory.
-        logger.exception("Storing the answer of %s failed for fetch %s", fetch.source, fetch_id)
-        fetch = selectors.fetch_for_task(fetch_id=fetch_id)
-        return _retry_or_give_up(self, fetch=fetch, error=exc, retry_after=None)
+        logger.exception("Storing the answer of %s failed for fetch %s", fetch.source, fetch.pk)
+        fetch = selectors.fetch_for_task(fetch_id=fetch.pk)
+        return _retry_or_give_up(task, fetch=fetch, error=exc, retry_after=None)
     return fetch.status
 
 
