@@ -4,8 +4,11 @@ Builds its data in a database of its own (created if missing, `passemarche_bench
 emptied first), then renders the review page in process through Django's test client, signed in as the buyer:
   - the number of SQL queries of a page, with 1 candidature and with 1 000 (it must not grow);
   - the server time of a page (median and p95 over N requests), across the sorts, filters and pages a buyer uses.
+  - with --no-analyze, without the `ANALYZE` it otherwise runs after building the data: the database is dropped
+    and created again, so that its freshly filled tables have no planner statistics at all (as before autovacuum's
+    first pass; a reused database keeps the statistics of its last ANALYZE across `flush`).
 Usage: .venv/bin/python bench/review_page.py [--database-url postgres://postgres@127.0.0.1:5432/passemarche_bench]
-       [--candidatures 1000] [--requests 60]
+       [--candidatures 1000] [--requests 60] [--no-analyze]
 """
 
 from __future__ import annotations
@@ -26,13 +29,16 @@ SOURCES_PER_CANDIDATURE = 8
 QUERIES = ("", "?tri=entreprise", "?tri=-actualisation", "?etat=a_completer", "?exclusion=1", "?q=SOCIETE", "?page=10")
 
 
-def create_database(url: str) -> None:
+def create_database(url: str, *, fresh: bool = False) -> None:
+    """Create the benchmark's database if missing; `fresh`: drop it first (no statistics left from a past run)."""
     import psycopg
 
     parts = urlsplit(url)
     name = parts.path.lstrip("/")
     admin = parts._replace(path="/postgres").geturl()
     with psycopg.connect(admin, autocommit=True) as connection:
+        if fresh:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
         if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             connection.execute(f'CREATE DATABASE "{name}"')
 
@@ -140,9 +146,15 @@ def main() -> None:
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/passemarche_bench")
     parser.add_argument("--candidatures", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument(
+        "--no-analyze",
+        dest="analyze",
+        action="store_false",
+        help="drop and create the database again and skip the ANALYZE: tables without planner statistics",
+    )
     args = parser.parse_args()
 
-    create_database(args.database_url)
+    create_database(args.database_url, fresh=not args.analyze)
     os.environ.update(
         DJANGO_SETTINGS_MODULE="passemarche.settings.dev",
         DEBUG="false",
@@ -164,8 +176,16 @@ def main() -> None:
     # Statistics as autovacuum keeps them in production: without them the planner takes the fresh tables for empty.
     from django.db import connection
 
+    if args.analyze:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute("SELECT current_setting('autovacuum')")
+        autovacuum = cursor.fetchone()[0]
+    print(
+        ("statistics: ANALYZE run" if args.analyze else "statistics: none (--no-analyze, fresh database)")
+        + f"; server autovacuum: {autovacuum}"
+    )
 
     client = Client()
     client.force_login(user)

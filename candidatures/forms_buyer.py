@@ -1,8 +1,9 @@
-"""Forms of the buyer's pages. They only shape input: the rules live in `consultations.py`."""
+"""Forms of the buyer's pages. They only shape input: the rules live in `consultations.py` and `vigilance.py`."""
 
 from __future__ import annotations
 
 from datetime import datetime, time
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -194,3 +195,20 @@ class ReviewFilterForm(BuyerForm):
             },
             state_choices=state_choices,
         )
+
+
+class AwardForm(BuyerForm):
+    """The award of a candidature and its amount (`vigilance.candidature_award`)."""
+
+    amount = forms.DecimalField(
+        label=_("Montant attribué (€ HT)"),
+        help_text=_("Hors taxes. À partir de 5 000 € HT, l’attestation de vigilance est suivie tous les six mois."),
+        min_value=Decimal("0.01"),
+        max_digits=14,
+        decimal_places=2,
+        localize=True,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+
+    def add_service_error(self, error) -> None:
+        self.add_error(error.field if error.field in self.fields else None, error.message)

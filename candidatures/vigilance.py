@@ -27,18 +27,20 @@ from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import dossiers, protected, selectors, services
-from .dossier_view import company_name
+from .dossier_view import IDENTITY_LABELS, company_name
 from .errors import PortalError
 from .models import Candidature, Document, Organisation, OrganisationMember, SourceFetch
 
 logger = logging.getLogger(__name__)
 
 SOURCE = "urssaf_attestation_vigilance"
+IDENTITY_SOURCE = "insee_etablissement"  # the source `selectors.identity_state` reads
 # Code du travail, D8222-1: the duty applies from 5 000 € HT.
 THRESHOLD = Decimal("5000")
 # D8222-5: "tous les six mois jusqu'à la fin de l'exécution du contrat".
@@ -103,6 +105,7 @@ class VigilanceStatus:
     fetch: SourceFetch | None
     valid_until: date | None
     next_check_on: date | None
+    due: bool = False  # the attestation is to be asked again now: the one rule of the periodic task and the page
 
     @property
     def label(self) -> str:
@@ -145,10 +148,11 @@ def attestation_state(
 
 
 def next_check_on(*, state: str, fetch: SourceFetch | None, valid_until: date | None, today: date) -> date | None:
-    """When the attestation is to be asked again; None while a check is under way."""
-    if state == CHECKING:
+    """When the attestation is to be asked again; None while a check is under way, or when there is no fetch of
+    the source to ask again (the dossier was submitted without it)."""
+    if state == CHECKING or fetch is None:
         return None
-    answered = timezone.localdate(fetch.fetched_at) if fetch is not None and fetch.fetched_at else None
+    answered = timezone.localdate(fetch.fetched_at) if fetch.fetched_at else None
     if answered is None:
         return today
     if state == OK:
@@ -168,9 +172,8 @@ def vigilance_status(*, candidature: Candidature, today: date) -> VigilanceStatu
     state, valid_until = attestation_state(fetch=fetch, documents=candidature.vigilance_documents, today=today)
     if not is_subject(candidature):
         return VigilanceStatus(NOT_SUBJECT, fetch, valid_until, None)
-    return VigilanceStatus(
-        state, fetch, valid_until, next_check_on(state=state, fetch=fetch, valid_until=valid_until, today=today)
-    )
+    next_check = next_check_on(state=state, fetch=fetch, valid_until=valid_until, today=today)
+    return VigilanceStatus(state, fetch, valid_until, next_check, due=next_check is not None and next_check <= today)
 
 
 def awarded_candidatures(*, organisation: Organisation | None = None) -> QuerySet[Candidature]:
@@ -193,6 +196,12 @@ def awarded_candidatures(*, organisation: Organisation | None = None) -> QuerySe
                 queryset=Document.objects.filter(source=SOURCE, origin=Document.Origin.FETCHED),
                 to_attr="vigilance_documents",
             ),
+            # What the identity label reads (`identity_label`), without a query per row.
+            Prefetch(
+                "fetches",
+                queryset=SourceFetch.objects.filter(source=IDENTITY_SOURCE).defer("payload"),
+                to_attr="identity_fetches",
+            ),
         )
         .order_by("-awarded_at", "pk")
     )
@@ -203,20 +212,24 @@ def followed_candidatures() -> QuerySet[Candidature]:
     return awarded_candidatures().filter(award_amount__gte=THRESHOLD, vigilance_ended_at__isnull=True)
 
 
-def due_for_check(*, today: date) -> list[Candidature]:
-    """The followed candidatures whose attestation is to be asked again (the selection of the periodic task)."""
-    return [
-        candidature
-        for candidature in followed_candidatures()
-        if (due := vigilance_status(candidature=candidature, today=today).next_check_on) is not None and due <= today
-    ]
+def identity_label(candidature: Candidature, *, hidden: bool) -> str:
+    """What the buyers read in place of the company's name when it is unknown or hidden, as the review table
+    (`review.review_rows`) and the dossier page say it; from the fetch `awarded_candidatures` prefetched."""
+    if hidden:
+        return str(protected.PROTECTED_LABEL)
+    fetches = getattr(candidature, "identity_fetches", None)
+    if fetches is None:  # not from `awarded_candidatures` (the award page): one query
+        return str(IDENTITY_LABELS[selectors.identity_state(candidature=candidature)])
+    state = selectors.identity_state_of(
+        etablissement_fetch=next(iter(fetches), None), company=getattr(candidature, "company", None)
+    )
+    return str(IDENTITY_LABELS[state])
 
 
-def company_label(candidature: Candidature, *, hidden: bool) -> str:
-    """How the buyers read the company: its name, or the protected label for a non-diffusible company they may
-    not identify; always with its SIRET."""
-    name = str(protected.PROTECTED_LABEL) if hidden else company_name(candidature)
-    return f"{name} (SIRET {candidature.siret})" if name else f"SIRET {candidature.siret}"
+def company_text(candidature: Candidature, *, hidden: bool) -> str:
+    """The company in an email: its name (else its identity label), always with its SIRET."""
+    name = "" if hidden else company_name(candidature)
+    return f"{name or identity_label(candidature, hidden=hidden)} (SIRET {candidature.siret})"
 
 
 @dataclass(frozen=True)
@@ -224,7 +237,7 @@ class VigilanceRow:
     candidature: Candidature
     status: VigilanceStatus
     company_name: str  # "" when unknown or hidden
-    identity_hidden: bool
+    identity_label: str  # what to show in its place
 
     @property
     def alert_label(self) -> str:
@@ -242,7 +255,7 @@ def vigilance_rows(*, organisation: Organisation, today: date) -> list[Vigilance
                 candidature=candidature,
                 status=vigilance_status(candidature=candidature, today=today),
                 company_name="" if hidden else company_name(candidature),
-                identity_hidden=hidden,
+                identity_label=identity_label(candidature, hidden=hidden),
             )
         )
     return rows
@@ -289,6 +302,7 @@ class FollowUpReport:
     refreshed: int = 0
     alerted: int = 0
     resolved: int = 0
+    failed: int = 0  # candidatures the pass could not handle (logged): retried on the next pass
 
 
 def vigilance_follow_up(*, today: date | None = None) -> FollowUpReport:
@@ -296,29 +310,41 @@ def vigilance_follow_up(*, today: date | None = None) -> FollowUpReport:
 
     A due attestation is asked again first and judged on the next pass, once URSSAF answered: no alert on an
     attestation about to be renewed. Idempotent: a second pass the same day sends and enqueues nothing more.
+    One candidature that fails (a mail server down, a broker refusing the refresh) is logged and counted as
+    failed; the others are still handled, and the next pass tries it again (a failed alert is not recorded).
     """
     today = today or timezone.localdate()
-    counts = {"followed": 0, "refreshed": 0, "alerted": 0, "resolved": 0}
-    protected_by_organisation: dict[int, bool] = {}
+    counts = dict.fromkeys(("followed", "refreshed", "alerted", "resolved", "failed"), 0)
+    may_see_protected: dict[int, bool] = {}
     for candidature in followed_candidatures().iterator(chunk_size=500):
         counts["followed"] += 1
-        status = vigilance_status(candidature=candidature, today=today)
-        if status.next_check_on is not None and status.next_check_on <= today and status.fetch is not None:
-            if _refresh(candidature=candidature, fetch=status.fetch):
-                counts["refreshed"] += 1
-                continue
-            status = vigilance_status(candidature=_reloaded(candidature), today=today)
-        organisation = candidature.consultation.organisation
-        if organisation.pk not in protected_by_organisation:
-            protected_by_organisation[organisation.pk] = selectors.may_see_protected_identity(organisation=organisation)
-        hidden = protected.identity_hidden(
-            candidature=candidature, may_see_protected=protected_by_organisation[organisation.pk]
-        )
-        if status.is_problem:
-            counts["alerted"] += vigilance_alert(candidature=candidature, status=status, hidden=hidden)
-        elif status.state == OK:
-            counts["resolved"] += vigilance_resolve(candidature=candidature, hidden=hidden)
+        try:
+            outcome = _follow_up_one(candidature=candidature, today=today, may_see_protected=may_see_protected)
+        except Exception:
+            logger.exception("Vigilance follow-up failed for candidature %s", candidature.pk)
+            outcome = "failed"
+        if outcome:
+            counts[outcome] += 1
     return FollowUpReport(**counts)
+
+
+def _follow_up_one(*, candidature: Candidature, today: date, may_see_protected: dict[int, bool]) -> str:
+    """Refresh, alert or resolve one candidature; what it did ("" for nothing). No lock nor email when nothing
+    changed: the checks run on the loaded row first (and again under the lock)."""
+    status = vigilance_status(candidature=candidature, today=today)
+    if status.due:
+        if _refresh(candidature=candidature, fetch=status.fetch):
+            return "refreshed"
+        status = vigilance_status(candidature=_reloaded(candidature), today=today)
+    if not (_alert_pending(candidature, status) or _resolution_pending(candidature, status)):
+        return ""
+    organisation = candidature.consultation.organisation
+    if organisation.pk not in may_see_protected:
+        may_see_protected[organisation.pk] = selectors.may_see_protected_identity(organisation=organisation)
+    hidden = protected.identity_hidden(candidature=candidature, may_see_protected=may_see_protected[organisation.pk])
+    if status.is_problem:
+        return "alerted" if vigilance_alert(candidature=candidature, status=status, hidden=hidden) else ""
+    return "resolved" if vigilance_resolve(candidature=candidature, status=status, hidden=hidden) else ""
 
 
 def _refresh(*, candidature: Candidature, fetch: SourceFetch) -> bool:
@@ -336,19 +362,35 @@ def _reloaded(candidature: Candidature) -> Candidature:
     return awarded_candidatures().get(pk=candidature.pk)
 
 
+def _alert_pending(candidature: Candidature, status: VigilanceStatus) -> bool:
+    """A problem the buyers were not told about yet (a new kind of problem is a new alert)."""
+    return status.is_problem and not (
+        candidature.vigilance_alert == status.state and candidature.vigilance_resolved_at is None
+    )
+
+
+def _resolution_pending(candidature: Candidature, status: VigilanceStatus) -> bool:
+    """The attestation is back in order after an alert not resolved yet."""
+    return status.state == OK and bool(candidature.vigilance_alert) and candidature.vigilance_resolved_at is None
+
+
 def vigilance_alert(*, candidature: Candidature, status: VigilanceStatus, hidden: bool) -> bool:
     """Email the buyers about a problem, once per problem (a new kind of problem is a new alert)."""
+    if not _alert_pending(candidature, status):
+        return False  # already told: no lock
     with transaction.atomic():
         locked = Candidature.objects.select_for_update().get(pk=candidature.pk)
-        if locked.vigilance_alert == status.state and locked.vigilance_resolved_at is None:
+        if not _alert_pending(locked, status):
             return False
-        # Sent inside the transaction: a mail server failure leaves no alert recorded, the next pass sends it.
-        _send_to_buyers(
-            candidature=candidature,
-            subject=_("Suivi de vigilance : %(state)s — %(company)s")
-            % {"state": status.label.lower(), "company": company_label(candidature, hidden=hidden)},
-            body=_alert_body(candidature, status, hidden),
-        )
+        # Sent inside the transaction, before the alert is recorded: a mail server failure records nothing, the
+        # next pass sends it.
+        with translation.override(settings.LANGUAGE_CODE):
+            subject = _("Suivi de vigilance : %(state)s — %(company)s") % {
+                "state": status.label.lower(),
+                "company": company_text(candidature, hidden=hidden),
+            }
+            body = _alert_body(candidature, status, hidden)
+        _send_to_buyers(candidature=candidature, subject=subject, body=body)
         locked.vigilance_alert = status.state
         locked.vigilance_alerted_at = timezone.now()
         locked.vigilance_resolved_at = None
@@ -358,29 +400,34 @@ def vigilance_alert(*, candidature: Candidature, status: VigilanceStatus, hidden
     return True
 
 
-def vigilance_resolve(*, candidature: Candidature, hidden: bool) -> bool:
+def vigilance_resolve(*, candidature: Candidature, status: VigilanceStatus, hidden: bool) -> bool:
     """The attestation is back in order after an alert: the alert is resolved, and the buyers told once."""
+    if not _resolution_pending(candidature, status):
+        return False  # nothing to resolve: no lock
     with transaction.atomic():
         locked = Candidature.objects.select_for_update().get(pk=candidature.pk)
-        if not locked.vigilance_alert or locked.vigilance_resolved_at is not None:
+        if not _resolution_pending(locked, status):
             return False
-        company = company_label(candidature, hidden=hidden)
-        _send_to_buyers(
-            candidature=candidature,
-            subject=_("Suivi de vigilance : attestation de nouveau à jour — %(company)s") % {"company": company},
-            body=_(
+        with translation.override(settings.LANGUAGE_CODE):
+            company = company_text(candidature, hidden=hidden)
+            subject = _("Suivi de vigilance : attestation de nouveau à jour — %(company)s") % {"company": company}
+            body = _(
                 "Bonjour,\n\n"
                 "L’attestation de vigilance URSSAF de %(company)s, titulaire de la consultation %(consultation)s, "
                 "est de nouveau à jour.\n\n"
                 "Suivi de vigilance de votre organisation : %(url)s\n\n"
                 "— Passe Marché"
-            )
-            % {"company": company, "consultation": candidature.consultation, "url": vigilance_page_url()},
-        )
+            ) % {"company": company, "consultation": candidature.consultation, "url": vigilance_page_url()}
+        _send_to_buyers(candidature=candidature, subject=subject, body=body)
         locked.vigilance_resolved_at = timezone.now()
         locked.save(update_fields=["vigilance_resolved_at"])
     candidature.vigilance_resolved_at = locked.vigilance_resolved_at
     return True
+
+
+def format_amount(amount: Decimal) -> str:
+    """An amount as French readers write it: "12 500,50" (Django's grouping space, a decimal comma)."""
+    return number_format(amount, 2, use_l10n=True, force_grouping=True)
 
 
 def _alert_body(candidature: Candidature, status: VigilanceStatus, hidden: bool) -> str:
@@ -389,9 +436,9 @@ def _alert_body(candidature: Candidature, status: VigilanceStatus, hidden: bool)
         "",
         _("Le suivi de vigilance d’un titulaire de votre organisation demande votre attention."),
         "",
-        _("Entreprise : %(company)s") % {"company": company_label(candidature, hidden=hidden)},
+        _("Entreprise : %(company)s") % {"company": company_text(candidature, hidden=hidden)},
         _("Consultation : %(consultation)s") % {"consultation": candidature.consultation},
-        _("Montant attribué : %(amount)s € HT") % {"amount": candidature.award_amount},
+        _("Montant attribué : %(amount)s € HT") % {"amount": format_amount(candidature.award_amount)},
         _("État : %(state)s") % {"state": status.label},
     ]
     if status.valid_until is not None:
@@ -431,6 +478,6 @@ def _send_to_buyers(*, candidature: Candidature, subject: str, body: str) -> Non
     if not recipients:
         logger.warning("No buyer to alert about the vigilance of candidature %s", candidature.pk)
         return
-    subject = "[Passe Marché] " + subject
+    subject = settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject
     # One message per buyer: no buyer learns another's address.
     send_mass_mail([(subject, body, None, [email]) for email in recipients])

@@ -6,9 +6,6 @@ the rules live in `consultations.py` and `dossiers.py`, the reads in `review.py`
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,7 +14,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from connectors import registry
@@ -25,8 +21,7 @@ from connectors import registry
 from .. import audit, consultations, dossier_view, dossiers, pieces, protected, review, selectors, vigilance
 from ..access import candidature_for_buyer, candidature_view_for_buyer, consultation_for_buyer, require_buyer
 from ..consultations import candidate_link
-from ..forms import PortalForm
-from ..forms_buyer import ConsultationForm, ReviewFilterForm
+from ..forms_buyer import AwardForm, ConsultationForm, ReviewFilterForm
 from ..models import Consultation, DossierAccess, SourceFetch
 from .files import attachment_response, document_response, receipt_response, zip_response
 
@@ -233,18 +228,6 @@ def candidature_zip(request, pk: int):
 # --- The vigilance follow-up of awarded contracts (candidatures/vigilance.py) ----------------------------------
 
 
-class AwardForm(PortalForm):
-    amount = forms.DecimalField(
-        label=_lazy("Montant attribué (€ HT)"),
-        help_text=_lazy("Hors taxes. À partir de 5 000 € HT, l’attestation de vigilance est suivie tous les six mois."),
-        min_value=Decimal("0.01"),
-        max_digits=14,
-        decimal_places=2,
-        localize=True,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-    )
-
-
 @login_required
 def vigilance_page(request):
     organisation = require_buyer(request)
@@ -271,12 +254,13 @@ def candidature_award(request, pk: int):
             try:
                 vigilance.candidature_award(candidature=candidature, amount=form.cleaned_data["amount"])
             except vigilance.VigilanceError as error:
-                form.add_error(error.field if error.field in form.fields else None, error.message)
+                form.add_service_error(error)
             else:
                 messages.success(request, _("Le marché est attribué à %(siret)s.") % {"siret": candidature.siret})
                 return redirect("buyer_vigilance")
     else:
         form = AwardForm(initial={"amount": candidature.award_amount})
+    hidden = protected.hidden_from_buyers_of(candidature)
     return render(
         request,
         "acheteur/vigilance_award.html",
@@ -284,7 +268,8 @@ def candidature_award(request, pk: int):
             "candidature": candidature,
             "consultation": candidature.consultation,
             "form": form,
-            "company": vigilance.company_label(candidature, hidden=protected.hidden_from_buyers_of(candidature)),
+            "company_name": "" if hidden else dossier_view.company_name(candidature),
+            "identity_label": vigilance.identity_label(candidature, hidden=hidden),
         },
     )
 

@@ -3,6 +3,8 @@ the 5 000 € HT threshold, the buyer's page (identity masked) and its actions, 
 
 from __future__ import annotations
 
+import logging
+import smtplib
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -11,7 +13,7 @@ from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from candidatures import services, tasks, vigilance
 from candidatures.models import Candidature, CompanyIdentity, Document, OrganisationMember, SourceFetch
@@ -58,6 +60,13 @@ def follow_up(today: date, capture) -> vigilance.FollowUpReport:
         return vigilance.vigilance_follow_up(today=today)
 
 
+def refreshed_by_the_pass(today: date, capture, enqueued) -> list[int]:
+    """The fetches the periodic pass asks again on `today`: what is due, as the task decides it."""
+    enqueued.clear()
+    follow_up(today, capture)
+    return list(enqueued)
+
+
 @pytest.fixture
 def buyers(buyer):
     """Two buyers of the organisation (each gets its own email) and one of another organisation (none)."""
@@ -95,12 +104,15 @@ def buyers(buyer):
         ),
     ],
 )
-def test_the_next_check_follows_the_validity_and_the_six_month_rhythm(candidature, answered, next_check):
+def test_the_next_check_follows_the_validity_and_the_six_month_rhythm(
+    candidature, enqueued, django_capture_on_commit_callbacks, answered, next_check
+):
     candidature = award(candidature, **answered)
+    fetch = candidature.fetches.get(source=SOURCE)
 
     assert status_of(candidature, ANSWERED).next_check_on == next_check
-    assert vigilance.due_for_check(today=next_check - timedelta(days=1)) == []
-    assert [c.pk for c in vigilance.due_for_check(today=next_check)] == [candidature.pk]
+    assert refreshed_by_the_pass(next_check - timedelta(days=1), django_capture_on_commit_callbacks, enqueued) == []
+    assert refreshed_by_the_pass(next_check, django_capture_on_commit_callbacks, enqueued) == [fetch.pk]
 
 
 @pytest.mark.parametrize(
@@ -113,15 +125,17 @@ def test_the_next_check_follows_the_validity_and_the_six_month_rhythm(candidatur
         ),
     ],
 )
-def test_a_refresh_under_way_is_not_due(candidature, answered):
+def test_a_refresh_under_way_is_not_due(candidature, enqueued, django_capture_on_commit_callbacks, answered):
     candidature = award(candidature, **answered)
 
     assert status_of(candidature, date(2027, 1, 1)).state == vigilance.CHECKING
     assert status_of(candidature, date(2027, 1, 1)).next_check_on is None
-    assert vigilance.due_for_check(today=date(2027, 1, 1)) == []
+    assert refreshed_by_the_pass(date(2027, 1, 1), django_capture_on_commit_callbacks, enqueued) == []
 
 
-def test_only_contracts_of_5000_euros_or_more_still_running_are_followed(consultation, start):
+def test_only_contracts_of_5000_euros_or_more_still_running_are_followed(
+    consultation, start, enqueued, django_capture_on_commit_callbacks
+):
     under, at_threshold, ended, not_awarded = (start(consultation, siret) for siret in SIRETS[:4])
     award(under, amount="4999.99")
     award(at_threshold, amount="5000")
@@ -130,7 +144,9 @@ def test_only_contracts_of_5000_euros_or_more_still_running_are_followed(consult
     answer(not_awarded)
 
     assert [c.pk for c in vigilance.followed_candidatures()] == [at_threshold.pk]
-    assert [c.pk for c in vigilance.due_for_check(today=date(2027, 1, 1))] == [at_threshold.pk]
+    assert refreshed_by_the_pass(date(2027, 1, 1), django_capture_on_commit_callbacks, enqueued) == [
+        at_threshold.fetches.get(source=SOURCE).pk
+    ]
     assert status_of(under, date(2027, 1, 1)).state == vigilance.NOT_SUBJECT
     assert status_of(ended, date(2027, 1, 1)).state == vigilance.ENDED
 
@@ -182,6 +198,71 @@ def test_a_habilitation_ended_since_ends_the_fetch_unauthorized_and_alerts(
     assert fetch.status == SourceFetch.Status.UNAUTHORIZED
     assert report.alerted == 1
     assert "Attestation manquante" in mailoutbox[0].body and fetch.error_detail in mailoutbox[0].body
+
+
+def test_a_mail_server_failure_on_one_candidature_does_not_stop_the_pass(
+    consultation, start, enqueued, buyers, mailoutbox, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    due = VALID_UNTIL - timedelta(days=10)
+    to_refresh = award(start(consultation, SIRETS[0]))  # its attestation due for a refresh that day
+    refused = award(start(consultation, SIRETS[1]), on=due, status=SourceFetch.Status.REFUSED, document=False)
+    # The refusal comes first in the pass (the latest award first): its failure must not stop the pass.
+    Candidature.objects.filter(pk=refused.pk).update(awarded_at=timezone.now() + timedelta(hours=1))
+    enqueued.clear()
+    mail_server = {"down": True}
+    send_mass_mail = vigilance.send_mass_mail
+
+    def send(messages, **kwargs):
+        if mail_server["down"]:
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+        return send_mass_mail(messages, **kwargs)
+
+    monkeypatch.setattr(vigilance, "send_mass_mail", send)
+
+    with caplog.at_level(logging.ERROR, logger="candidatures.vigilance"):
+        failed = follow_up(due, django_capture_on_commit_callbacks)
+
+    assert failed == vigilance.FollowUpReport(followed=2, refreshed=1, failed=1)
+    assert list(enqueued) == [to_refresh.fetches.get(source=SOURCE).pk]  # the other one still refreshed
+    refused.refresh_from_db()
+    assert refused.vigilance_alert == "" and refused.vigilance_alerted_at is None  # no alert recorded
+    [record] = [r for r in caplog.records if r.name == "candidatures.vigilance" and r.levelno == logging.ERROR]
+    assert str(refused.pk) in record.getMessage() and record.exc_info is not None
+    # The mail server back: the next pass sends the alert, once.
+    mail_server["down"] = False
+    sent = follow_up(due, django_capture_on_commit_callbacks)
+    again = follow_up(due, django_capture_on_commit_callbacks)
+    assert sent == vigilance.FollowUpReport(followed=2, alerted=1)
+    assert again == vigilance.FollowUpReport(followed=2)
+    assert sorted(mail.to[0] for mail in mailoutbox) == buyers
+    assert "attestation refusée" in mailoutbox[0].subject
+
+
+def test_a_pass_over_unchanged_candidatures_costs_no_query_per_candidature(
+    consultation, start, buyers, mailoutbox, django_capture_on_commit_callbacks
+):
+    sirets = valid_sirets(6)
+
+    def add(siret, refused):
+        if refused:  # its alert sent by the first pass
+            award(start(consultation, siret), on=TODAY, status=SourceFetch.Status.REFUSED, document=False)
+        else:  # in order, never alerted
+            award(start(consultation, siret), on=TODAY, valid_until=TODAY + timedelta(days=180))
+
+    def queries_of_a_pass() -> int:
+        follow_up(TODAY, django_capture_on_commit_callbacks)  # the alerts of the refusals sent
+        with CaptureQueriesContext(connection) as captured:
+            report = follow_up(TODAY + timedelta(days=1), django_capture_on_commit_callbacks)
+        assert report.refreshed == report.alerted == report.resolved == report.failed == 0
+        return len(captured)
+
+    add(sirets[0], refused=True)
+    add(sirets[1], refused=False)
+    two = queries_of_a_pass()
+    for index, siret in enumerate(sirets[2:]):
+        add(siret, refused=index % 2 == 0)
+
+    assert queries_of_a_pass() == two  # no lock, no savepoint, no habilitation read per unchanged row
 
 
 # --- The alerts -----------------------------------------------------------------------------------------------
@@ -238,6 +319,23 @@ def test_a_new_kind_of_problem_is_a_new_alert(candidature, buyers, mailoutbox, d
         "[Passe Marché] Suivi de vigilance : attestation refusée",
         "[Passe Marché] Suivi de vigilance : attestation manquante",
     ]
+
+
+def test_the_alert_writes_the_amount_in_french_and_takes_the_subject_prefix_from_the_settings(
+    candidature, buyers, mailoutbox, settings, django_capture_on_commit_callbacks
+):
+    settings.ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Passe Marché — recette] "
+    award(candidature, amount="12500.50", on=TODAY, status=SourceFetch.Status.REFUSED, document=False)
+
+    with translation.override("en"):  # the pass runs in whatever language: the buyers read French
+        follow_up(TODAY, django_capture_on_commit_callbacks)
+
+    mail = mailoutbox[0]
+    assert mail.subject.startswith("[Passe Marché — recette] Suivi de vigilance : attestation refusée — ")
+    assert "[Passe Marché] " not in mail.subject
+    body = mail.body.replace("\u202f", " ").replace("\xa0", " ")
+    assert "Montant attribué : 12 500,50 € HT" in body
+    assert "12500.50" not in mail.body
 
 
 def test_the_recovery_resolves_the_alert_and_tells_the_buyers_once(
@@ -400,6 +498,23 @@ def test_the_page_masks_a_non_diffusible_company_for_an_organisation_without_the
     assert "NOM PROTÉGÉ" in shown
 
 
+@pytest.mark.parametrize(
+    ("identity", "label"),
+    [
+        pytest.param(SourceFetch.Status.PENDING, "Identité en cours", id="identity still pending"),
+        pytest.param(SourceFetch.Status.NOT_FOUND, "SIRET inconnu du répertoire SIRENE", id="unknown to SIRENE"),
+        pytest.param(SourceFetch.Status.ERROR, "Identité indisponible", id="identity unavailable"),
+    ],
+)
+def test_the_page_names_an_unknown_company_as_the_review_table_does(buyer_client, candidature, identity, label):
+    SourceFetch.objects.filter(candidature=candidature, source="insee_etablissement").update(status=identity)
+    award(candidature)
+
+    content = buyer_client.get(PAGE).content.decode()
+
+    assert label in content and "Raison sociale non communiquée" not in content
+
+
 def test_the_page_costs_the_same_queries_for_one_or_many_rows(buyer_client, consultation, start):
     first, *others = SIRETS[:4]
     award(start(consultation, first))
@@ -447,8 +562,26 @@ def test_the_award_of_a_candidature_not_submitted_is_refused_on_the_page(buyer_c
     response = buyer_client.post(reverse("buyer_award", args=[candidature.pk]), {"amount": "12000"})
 
     assert response.status_code == 200
-    assert "Seule une candidature déposée peut être attribuée." in response.content.decode()
+    summary = _error_summary(response.content.decode())
+    assert "Seule une candidature déposée peut être attribuée." in summary
     assert Candidature.objects.get(pk=candidature.pk).awarded_at is None
+
+
+def test_a_refused_award_shows_the_error_summary_naming_the_field(buyer_client, candidature):
+    submit(candidature, receipt=None)
+
+    response = buyer_client.post(reverse("buyer_award", args=[candidature.pk]), {"amount": "-5"})
+
+    summary = _error_summary(response.content.decode())
+    assert "Le formulaire contient une erreur" in summary
+    assert '<a href="#id_amount">Montant attribué (€ HT)</a>' in summary and "supérieure ou égale à" in summary
+
+
+def _error_summary(content: str) -> str:
+    """The error summary above the form (the one the consultation form shows), "" when there is none."""
+    start = content.find('role="alert" id="error-summary"')
+    assert start != -1, "no error summary on the page"
+    return content[start : content.index("</div>", start)]
 
 
 def test_the_buyer_ends_the_follow_up(buyer_client, candidature):
@@ -486,5 +619,5 @@ def test_the_beat_runs_the_follow_up_task(candidature, enqueued, django_capture_
 
     assert entry["schedule"] <= 24 * 3600
     assert entry["task"] in celery_app.tasks
-    assert result == {"followed": 1, "refreshed": 1, "alerted": 0, "resolved": 0}
+    assert result == {"followed": 1, "refreshed": 1, "alerted": 0, "resolved": 0, "failed": 0}
     assert list(enqueued) == [candidature.fetches.get(source=SOURCE).pk]
