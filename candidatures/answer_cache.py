@@ -15,17 +15,17 @@ next candidatures while it is fresh, with no upstream call:
   reschedules itself (`COALESCING_RETRY_DELAY`) without counting an attempt, and finds the answer in the
   cache on its next run (API Entreprise answers 409 to a duplicate in flight).
 
-The lock is Redis (`SET NX PX`, shared by every machine) when REDIS_URL is set; otherwise an `flock` on a file
-under var/locks, shared by the processes of the host (the embedded default runs on one host), released by the
-system if the process dies.
+The lock is redis-py's lock (`SET NX PX` with a token, shared by every machine, released by its holder only,
+expiring after LOCK_TTL if its holder dies) when REDIS_URL is set; otherwise an `flock` on a file under
+UPSTREAM_STATE_DIR/locks, shared by the processes of the host (the embedded default runs on one host), released by
+the system if the process dies. Redis not answering raises `errors.StateUnavailable` (retried by the task).
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
-import threading
-import uuid
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,16 +35,19 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from connectors import errors, redis_state
 from connectors.registry import Freshness
+
+logger = logging.getLogger(__name__)
 
 MAX_AGE = timedelta(days=1)
 # API Entreprise keeps an attestation it delivered until 8 a.m. (Paris time) the next morning.
 PROVIDER_REFRESH_TIME = time(8, 0)
 # A task finding the same call under way elsewhere comes back after this (seconds): the call takes about that.
 COALESCING_RETRY_DELAY = 0.5
-# A lock outlives a worker killed mid-call (Redis) by this much at most (milliseconds).
-LOCK_TTL_MS = 60_000
-# Files under var/locks: the keys are spread over this many, so the folder never grows.
+# A lock outlives a worker killed mid-call (Redis) by this much at most (seconds).
+LOCK_TTL = 60.0
+# Files under UPSTREAM_STATE_DIR/locks: the keys are spread over this many, so the folder never grows.
 FILE_LOCK_STRIPES = 1024
 
 
@@ -85,23 +88,37 @@ def upstream_lock(key: str | None) -> Iterator[bool]:
     if key is None:
         yield True
         return
-    lock = RedisLock(key, url=settings.REDIS_URL) if settings.REDIS_URL else FileLock(key)
-    if not lock.acquire():
+    lock = redis_lock(key, url=settings.REDIS_URL) if settings.REDIS_URL else FileLock(key)
+    with redis_state.unavailable_as_transient():
+        acquired = lock.acquire()
+    if not acquired:
         yield False
         return
     try:
         yield True
     finally:
-        lock.release()
+        try:
+            with redis_state.unavailable_as_transient():
+                lock.release()
+        except errors.StateUnavailable:
+            # Redis gone, or the lock expired and another holder took it: the work of the block is done (or
+            # failed on its own), and a lock left behind expires by itself.
+            logger.warning("Releasing the upstream lock %s failed", key, exc_info=True)
+
+
+def redis_lock(key: str, *, url: str, ttl: float = LOCK_TTL):
+    """redis-py's lock, not waiting: a token per holder, released by it only, expiring after `ttl` seconds."""
+    return redis_state.redis_client(url).lock(key, timeout=ttl, blocking=False)
 
 
 class FileLock:
-    """`flock` on one of FILE_LOCK_STRIPES files under var/locks: the processes of one host, no expiry needed
-    (the system releases it with the process). Two keys sharing a file only wait for each other."""
+    """`flock` on one of FILE_LOCK_STRIPES files under UPSTREAM_STATE_DIR/locks (this run's, not another's): the
+    processes of one host, no expiry needed (the system releases it with the process). Two keys sharing a file
+    only wait for each other."""
 
     def __init__(self, key: str, *, folder: Path | None = None):
         stripe = zlib.crc32(key.encode()) % FILE_LOCK_STRIPES
-        self.path = (folder or Path(settings.VAR_DIR) / "locks") / f"upstream-{stripe:04d}.lock"
+        self.path = (folder or Path(settings.UPSTREAM_STATE_DIR) / "locks") / f"upstream-{stripe:04d}.lock"
         self._fd: int | None = None
 
     def acquire(self) -> bool:
@@ -120,34 +137,3 @@ class FileLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
-
-
-_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
-_clients: dict[tuple[int, str], object] = {}
-_clients_lock = threading.Lock()
-
-
-def _redis_client(url: str):
-    """One client per process and URL (rebuilt after a fork, so connections are never shared)."""
-    import redis
-
-    with _clients_lock:
-        key = (os.getpid(), url)
-        if key not in _clients:
-            _clients[key] = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        return _clients[key]
-
-
-class RedisLock:
-    """`SET key token NX PX ttl`: shared by every machine; expires if its holder dies; released only by it."""
-
-    def __init__(self, key: str, *, url: str, ttl_ms: int = LOCK_TTL_MS):
-        self.key, self.ttl_ms = key, ttl_ms
-        self.client = _redis_client(url)
-        self.token = uuid.uuid4().hex
-
-    def acquire(self) -> bool:
-        return bool(self.client.set(self.key, self.token, nx=True, px=self.ttl_ms))
-
-    def release(self) -> None:
-        self.client.eval(_RELEASE, 1, self.key, self.token)

@@ -9,7 +9,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from connectors import registry
+from connectors import errors, registry
 from connectors.types import IdentifierKind, SourceResult
 
 from . import answer_cache
@@ -92,13 +92,15 @@ def fetch_for_task(*, fetch_id: int) -> SourceFetch | None:
     return SourceFetch.objects.select_related("candidature__consultation__organisation").filter(pk=fetch_id).first()
 
 
-# The answers another candidature may be served (answer_cache): an answer, or a permanent answer that cost a call.
-CACHED_STATUSES = (
-    SourceFetch.Status.OK,
-    SourceFetch.Status.REFUSED,
-    SourceFetch.Status.NOT_FOUND,
-    SourceFetch.Status.NOT_APPLICABLE,
+# The final status of a fetch whose call ended in a permanent answer (services.fetch_store_failure); any other
+# error ends `error`.
+FINAL_STATUS_BY_ERROR: tuple[tuple[type[errors.ConnectorError], str], ...] = (
+    (errors.NotFound, SourceFetch.Status.NOT_FOUND),
+    (errors.NotApplicable, SourceFetch.Status.NOT_APPLICABLE),
+    (errors.Refused, SourceFetch.Status.REFUSED),
 )
+# The answers another candidature may be served (answer_cache): an answer, or a permanent answer that cost a call.
+CACHED_STATUSES = (SourceFetch.Status.OK, *(status for _, status in FINAL_STATUS_BY_ERROR))
 
 
 def fetch_fresh_answer(*, fetch: SourceFetch, now: datetime | None = None) -> SourceFetch | None:
@@ -136,14 +138,9 @@ def fetch_fresh_answer(*, fetch: SourceFetch, now: datetime | None = None) -> So
     return answer if fresh else None
 
 
-def fetch_call_key(*, fetch_id: int) -> str | None:
-    """The coalescing key of the upstream call this fetch's task is about to make (answer_cache.upstream_lock);
-    None when it will call nothing: the fetch is gone or final, or a fresh answer will serve it."""
-    fetch = fetch_for_task(fetch_id=fetch_id)
-    if fetch is None or fetch.is_final:
-        return None
-    if not fetch.bypass_cache and fetch_fresh_answer(fetch=fetch) is not None:
-        return None
+def fetch_call_key(*, fetch: SourceFetch) -> str:
+    """The coalescing key of the upstream call of this fetch (answer_cache.upstream_lock): its source and the
+    identifier it is called with, whichever candidature asks."""
     source = registry.get_source(fetch.source)
     candidature = fetch.candidature
     identifier = candidature.siret if source.identifier is IdentifierKind.SIRET else candidature.siren

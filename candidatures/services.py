@@ -274,20 +274,13 @@ def fetch_store_cached(*, fetch: SourceFetch, answer: SourceFetch) -> SourceFetc
     origin_id = answer.cached_from_id or answer.pk
     if answer.payload is None:
         # A permanent answer that cost a call too (404, 451, not applicable): its words, as it was recorded.
-        now = timezone.now()
-        with transaction.atomic():
-            candidature = Candidature.objects.select_for_update().get(pk=fetch.candidature_id)
-            fetch.status = answer.status
-            fetch.http_status = answer.http_status
-            fetch.error_code = answer.error_code
-            fetch.error_detail = answer.error_detail
-            fetch.fetched_at = answer.fetched_at
-            fetch.next_retry_at = None
-            fetch.duration_ms = _elapsed_ms(fetch.started_at, now)
-            fetch.cached_from_id = origin_id
-            fetch.save()
-            _candidature_refresh_status(candidature)
-        return fetch
+        return _fetch_store_failed(
+            fetch=fetch,
+            words=(answer.http_status, answer.error_code, answer.error_detail),
+            status=answer.status,
+            fetched_at=answer.fetched_at,
+            cached_from_id=origin_id,
+        )
     return _fetch_keep_answer(
         fetch=fetch,
         result=registry.get_source(answer.source).parse(answer.payload),
@@ -333,38 +326,46 @@ def _fetch_keep_answer(
     return fetch
 
 
-FINAL_STATUS_BY_ERROR: tuple[tuple[type[errors.ConnectorError], str], ...] = (
-    (errors.NotFound, SourceFetch.Status.NOT_FOUND),
-    (errors.NotApplicable, SourceFetch.Status.NOT_APPLICABLE),
-    (errors.Refused, SourceFetch.Status.REFUSED),
-)
-
-
 def fetch_store_failure(
     *, fetch: SourceFetch, error: Exception, final: bool = True, next_retry_at: datetime | None = None
 ) -> SourceFetch:
     """Record a failed attempt. `final=False` keeps the fetch pending (a retry is on its way)."""
+    if isinstance(error, errors.ConnectorError):
+        words = (error.http_status, error.code or type(error).__name__, error.explanation)
+    else:
+        words = (None, "erreur_interne", "Erreur interne lors de la récupération.")
+    status = next(
+        (status for error_class, status in selectors.FINAL_STATUS_BY_ERROR if isinstance(error, error_class)),
+        SourceFetch.Status.ERROR,
+    )
+    return _fetch_store_failed(
+        fetch=fetch, words=words, status=status if final else None, fetched_at=None, next_retry_at=next_retry_at
+    )
+
+
+def _fetch_store_failed(
+    *,
+    fetch: SourceFetch,
+    words: tuple[int | None, str, str],
+    status: str | None,
+    fetched_at: datetime | None,
+    next_retry_at: datetime | None = None,
+    cached_from_id: int | None = None,
+) -> SourceFetch:
+    """Keep a failure's words (http_status, error_code, error_detail); with a final `status`, end the fetch
+    (fetched now, or at `fetched_at` for an answer from the cache) and refresh its candidature."""
     now = timezone.now()
     with transaction.atomic():
         candidature = Candidature.objects.select_for_update().get(pk=fetch.candidature_id)
-        if isinstance(error, errors.ConnectorError):
-            fetch.http_status = error.http_status
-            fetch.error_code = error.code or type(error).__name__
-            fetch.error_detail = error.explanation
-        else:
-            fetch.http_status = None
-            fetch.error_code = "erreur_interne"
-            fetch.error_detail = "Erreur interne lors de la récupération."
-        if final:
-            fetch.status = next(
-                (status for error_class, status in FINAL_STATUS_BY_ERROR if isinstance(error, error_class)),
-                SourceFetch.Status.ERROR,
-            )
-            fetch.fetched_at = now
+        fetch.http_status, fetch.error_code, fetch.error_detail = words
+        if status is not None:
+            fetch.status = status
+            fetch.fetched_at = fetched_at or now
             fetch.next_retry_at = next_retry_at
             fetch.duration_ms = _elapsed_ms(fetch.started_at, now)
+            fetch.cached_from_id = cached_from_id
         fetch.save()
-        if final:
+        if status is not None:
             _candidature_refresh_status(candidature)
     return fetch
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import NoReturn
 
 from celery import shared_task
 from django.conf import settings
@@ -16,20 +17,55 @@ from . import answer_cache, audit, selectors, services
 logger = logging.getLogger(__name__)
 
 
+# Run inline (tests, CELERY_TASK_ALWAYS_EAGER), a retry is a nested call: give up after this many rather than
+# recurse without end (a lock held by another process for good).
+EAGER_MAX_RETRIES = 20
+
+
 @shared_task(bind=True, acks_late=True, max_retries=None, name="candidatures.tasks.fetch_source")
 def fetch_source(self, fetch_id: int, requested_by: str = "") -> str:
     """Fetch one source of one candidature. Safe to run twice: a final fetch is left alone.
 
-    One upstream call at a time per source and identifier (answer_cache): a task finding that call under way
-    elsewhere comes back shortly, before counting an attempt, and is then served its answer from the cache.
+    A fresh answer in the cache (answer_cache) is served at once. Otherwise one upstream call at a time per source
+    and identifier: a task finding that call under way elsewhere comes back shortly, before counting an attempt;
+    the task holding it looks the cache up once more under the lock (the call it waited for may just have stored
+    its answer). Redis down (the lock, the limiter, the breakers): `StateUnavailable`, retried like an upstream
+    outage (`_retry_or_give_up`).
     """
-    with answer_cache.upstream_lock(selectors.fetch_call_key(fetch_id=fetch_id)) as granted:
-        if not granted:
-            raise self.retry(countdown=answer_cache.COALESCING_RETRY_DELAY)
-        return _fetch_source(self, fetch_id, requested_by)
+    fetch = selectors.fetch_for_task(fetch_id=fetch_id)
+    if fetch is None or fetch.is_final:
+        return "skipped"
+    answer = _fresh_answer(fetch)
+    if answer is not None:
+        return _fetch_source(self, fetch_id, requested_by, answer=answer)
+    try:
+        with answer_cache.upstream_lock(selectors.fetch_call_key(fetch=fetch)) as granted:
+            if not granted:
+                _come_back_later(self, countdown=answer_cache.COALESCING_RETRY_DELAY)
+            return _fetch_source(self, fetch_id, requested_by, answer=_fresh_answer(fetch))
+    except errors.StateUnavailable as exc:
+        # The lock could not be asked for: an attempt like an upstream outage, bounded by FETCH_MAX_ATTEMPTS.
+        fetch = services.fetch_begin_attempt(fetch_id=fetch_id, task_id=self.request.id or "")
+        if fetch is None:
+            return "skipped"
+        return _retry_or_give_up(self, fetch=fetch, error=exc, retry_after=exc.retry_after)
 
 
-def _fetch_source(self, fetch_id: int, requested_by: str) -> str:
+def _fresh_answer(fetch):
+    return None if fetch.bypass_cache else selectors.fetch_fresh_answer(fetch=fetch)
+
+
+def _come_back_later(task, *, countdown: float) -> NoReturn:
+    """Retry the task in `countdown` seconds without counting an attempt (our limiter said wait, or the same call
+    is under way elsewhere), without holding a worker. Run inline there is no countdown: wait here first."""
+    if task.request.is_eager:
+        time.sleep(countdown)
+        raise task.retry(countdown=countdown, max_retries=EAGER_MAX_RETRIES)
+    raise task.retry(countdown=countdown)
+
+
+def _fetch_source(self, fetch_id: int, requested_by: str, *, answer) -> str:
+    """Count the attempt, check the habilitation, then serve `answer` (a fresh answer from the cache) or call."""
     fetch = services.fetch_begin_attempt(fetch_id=fetch_id, task_id=self.request.id or "")
     if fetch is None:
         return "skipped"
@@ -39,15 +75,14 @@ def _fetch_source(self, fetch_id: int, requested_by: str) -> str:
     if refusal:
         services.fetch_store_unauthorized(fetch=fetch, reason=refusal)
         return fetch.status
-    source = registry.get_source(fetch.source)
-    # The cache of upstream answers (answer_cache): a fresh answer of another candidature costs no call.
-    answer = None if fetch.bypass_cache else selectors.fetch_fresh_answer(fetch=fetch)
     if answer is not None:
         return _store_or_retry(self, fetch=fetch, store=lambda: services.fetch_store_cached(fetch=fetch, answer=answer))
+    source = registry.get_source(fetch.source)
     call = CallContext(
         recipient=candidature.consultation.organisation.siret,
         object=candidature.consultation.reference,
         no_cache=fetch.bypass_cache,
+        reserve_document=bool(source.document_kind),
         on_call=lambda record: services.upstream_call_record(fetch=fetch, record=record, requested_by=requested_by),
     )
     try:
@@ -55,9 +90,7 @@ def _fetch_source(self, fetch_id: int, requested_by: str) -> str:
     except errors.Throttled as exc:
         # Our limiter said wait (no HTTP sent): this run was not an attempt; come back without holding a worker.
         services.fetch_attempt_cancel(fetch=fetch)
-        if self.request.is_eager:
-            time.sleep(exc.retry_after)  # run inline (tests, CELERY_TASK_ALWAYS_EAGER): no countdown there
-        raise self.retry(countdown=exc.retry_after) from exc
+        _come_back_later(self, countdown=exc.retry_after)
     except errors.ProviderDown as exc:
         # The provider's breaker is open (no HTTP sent): end `error` now, retried by retry_due_fetches later.
         services.fetch_attempt_cancel(fetch=fetch)
@@ -110,7 +143,14 @@ def _retry_or_give_up(task, *, fetch, error: Exception, retry_after: float | Non
         )
         return fetch.status
     if fetch.attempts >= settings.FETCH_MAX_ATTEMPTS:
-        services.fetch_store_failure(fetch=fetch, error=error, final=True)
+        # Our own Redis down, not the provider: like an open breaker, the fetch ends `error` and retry_due_fetches
+        # tries it again after the longest backoff.
+        next_retry_at = (
+            services.scheduled_retry_at(delay_seconds=settings.FETCH_RETRY_MAX_DELAY)
+            if isinstance(error, errors.StateUnavailable)
+            else None
+        )
+        services.fetch_store_failure(fetch=fetch, error=error, final=True, next_retry_at=next_retry_at)
         return fetch.status
     services.fetch_store_failure(fetch=fetch, error=error, final=False)
     raise task.retry(countdown=delay, exc=error)

@@ -11,7 +11,8 @@ until it answers. A failure is what says the provider is down (a timeout, a conn
 even a 4xx, says it is up.
 
 State: a small JSON document per provider in Redis (optimistic transaction, WATCH/MULTI) or in a file under
-`flock` (the embedded default, shared by the processes of one host). The clock is the caller's (injected in tests).
+`flock` (the embedded default, shared by the processes of one host); a Redis error is raised as
+`errors.StateUnavailable` (redis_state). The clock is the caller's (injected in tests).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from . import errors
+from . import errors, redis_state
 from .ratelimit import locked_json
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
@@ -60,20 +61,19 @@ class FileStore:
 
 class RedisStore:
     def __init__(self, url: str, *, prefix: str):
-        import redis
-
-        self.redis = redis.Redis.from_url(url)
+        self.redis = redis_state.redis_client(url)
         self.prefix = f"{{{prefix}}}:breaker:"
 
     def read(self, provider: str) -> State:
-        raw = self.redis.get(self.prefix + provider)
+        with redis_state.unavailable_as_transient():
+            raw = self.redis.get(self.prefix + provider)
         return json.loads(raw) if raw else {}
 
     def update(self, provider: str, change: Callable[[State], Any]) -> Any:
         import redis
 
         key = self.prefix + provider
-        with self.redis.pipeline() as pipe:
+        with redis_state.unavailable_as_transient(), self.redis.pipeline() as pipe:
             while True:
                 try:
                     pipe.watch(key)
@@ -88,8 +88,7 @@ class RedisStore:
                     continue
 
     def clear(self) -> None:
-        for key in self.redis.scan_iter(match=f"{self.prefix}*", count=500):
-            self.redis.delete(key)
+        redis_state.clear(self.redis, self.prefix)
 
 
 class CircuitBreaker:

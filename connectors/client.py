@@ -6,14 +6,16 @@ documents; nothing else talks HTTP and nothing else reads the upstream settings.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
+import math
 import os
 import random
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -132,13 +134,35 @@ def _first_error(body: Any) -> dict:
     return {}
 
 
+# A 429 that does not say how long to wait: wait this (seconds).
+RATE_LIMITED_DEFAULT_WAIT = 60.0
+
+
 def _parse_retry_after(value: str | None) -> float | None:
+    """`Retry-After` in seconds; None when absent or not a finite number (`inf`, `nan`, an HTTP date)."""
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         return None
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def _retry_in(body: Any) -> float | None:
+    """The seconds API Entreprise asks to wait before asking again (`errors[0].meta.retry_in`), when it says so."""
+    meta = _first_error(body).get("meta")
+    retry_in = meta.get("retry_in") if isinstance(meta, dict) else None
+    if isinstance(retry_in, (int, float)) and not isinstance(retry_in, bool) and math.isfinite(retry_in):
+        return float(retry_in)
+    return None
+
+
+def _retry_after_429(headers: Mapping[str, str], body: Any) -> float:
+    """How long a 429 says to wait: its `Retry-After`, else the body's `retry_in`, else RATE_LIMITED_DEFAULT_WAIT;
+    never more than ratelimit.MAX_RESET_SECONDS (a broken header must not stop the calls for years)."""
+    wait = _parse_retry_after(headers.get("Retry-After")) or _retry_in(body) or RATE_LIMITED_DEFAULT_WAIT
+    return min(wait, ratelimit.MAX_RESET_SECONDS)
 
 
 def _error_for_status(status: int, body: Any, headers: Mapping[str, str]) -> errors.ConnectorError:
@@ -152,9 +176,7 @@ def _error_for_status(status: int, body: Any, headers: Mapping[str, str]) -> err
     error = _first_error(body)
     code = str(error.get("code") or "")
     detail = str(error.get("detail") or error.get("title") or "")
-    meta = error.get("meta") if isinstance(error.get("meta"), dict) else {}
-    retry_in = meta.get("retry_in")
-    retry_in = float(retry_in) if isinstance(retry_in, (int, float)) else None
+    retry_in = _retry_in(body)
     common = {"http_status": status, "code": code, "detail": detail, "body": body}
     if status in (401, 403):
         return errors.Unauthorized("Accès refusé par API Entreprise (jeton invalide ou droits insuffisants).", **common)
@@ -167,8 +189,7 @@ def _error_for_status(status: int, body: Any, headers: Mapping[str, str]) -> err
     if status == 422:
         return errors.BadRequest("Paramètres refusés par API Entreprise.", **common)
     if status == 429:
-        retry_after = _parse_retry_after(headers.get("Retry-After")) or retry_in or 60.0
-        return errors.RateLimited("Limite de débit atteinte.", retry_after=retry_after, **common)
+        return errors.RateLimited("Limite de débit atteinte.", retry_after=_retry_after_429(headers, body), **common)
     if status == 451:
         return errors.Refused("Données non diffusibles.", **common)
     if status >= 500:
@@ -186,19 +207,22 @@ def _send(
     call: CallContext,
     families: tuple[str, ...],
     breaker_key: str = "",
+    reserved: bool = False,
 ) -> requests.Response:
     """Send one GET, record it through the call context (success or not), map network failures.
 
     Before any HTTP: the provider's circuit breaker (`ProviderDown` while it is open) and a token of each limit
-    family (`Throttled` when one is spent or paused): nothing is sent nor recorded then. After: the breaker learns
-    whether the provider answered, and the first family is corrected from the answer's RateLimit-* headers and
-    paused until `Retry-After` on a 429.
+    family (`Throttled` when one is spent or paused; none when `reserved`: taken with the JSON call of a document,
+    CallContext.reserve_document): nothing is sent nor recorded then. After: the breaker learns whether the
+    provider answered, and the first family is corrected from the answer's RateLimit-* headers and paused until
+    `Retry-After` on a 429. The shared state not answering (`StateUnavailable`) stops the call before; after it,
+    the answer in hand is kept all the same.
     """
     breaker_key = breaker_key or provider
     breaker = circuit_breaker()
     trial = breaker.before_call(breaker_key)
     limiter = rate_limiter()
-    wait = limiter.acquire(*families)
+    wait = 0.0 if reserved else limiter.acquire(*families)
     if wait > 0:
         if trial:
             breaker.release_trial(breaker_key)
@@ -211,29 +235,41 @@ def _send(
         response = http_session().get(url, params=params, headers=headers, timeout=timeout)
     except requests.Timeout as exc:
         network_error = "timeout"
-        breaker.record_failure(breaker_key)
+        with _state_best_effort():
+            breaker.record_failure(breaker_key)
         raise errors.Transient("Délai de réponse du fournisseur dépassé.", code=network_error) from exc
     except requests.RequestException as exc:
         network_error = "connection_error"
-        breaker.record_failure(breaker_key)
+        with _state_best_effort():
+            breaker.record_failure(breaker_key)
         raise errors.Transient("Fournisseur injoignable.", code=network_error) from exc
     finally:
         call.record(_call_record(provider, url, params, response, network_error, started))
-    if _provider_failed(response):
-        breaker.record_failure(breaker_key)
-    else:
-        breaker.record_success(breaker_key)
-    _correct_limiter(limiter, families[0], response)
+    with _state_best_effort():
+        if _provider_failed(response):
+            breaker.record_failure(breaker_key)
+        else:
+            breaker.record_success(breaker_key)
+        _correct_limiter(limiter, families[0], response)
     return response
+
+
+@contextlib.contextmanager
+def _state_best_effort() -> Iterator[None]:
+    """After the HTTP call, the shared state not answering must not lose the answer in hand (nor hide a network
+    error): the breaker or the limiter misses this one call, with a warning."""
+    try:
+        yield
+    except errors.StateUnavailable:
+        logger.warning("Shared upstream state unavailable after a call: breaker and limiter not updated", exc_info=True)
 
 
 def _provider_failed(response: requests.Response) -> bool:
     """A 5xx says the provider is down, unless it is about one entity (a retry_in of an hour or more)."""
     if response.status_code < 500:
         return False
-    meta = _first_error(_json_or_none(response)).get("meta")
-    retry_in = meta.get("retry_in") if isinstance(meta, dict) else None
-    return not (isinstance(retry_in, (int, float)) and retry_in >= ENTITY_LEVEL_RETRY_IN)
+    retry_in = _retry_in(_json_or_none(response))
+    return not (retry_in is not None and retry_in >= ENTITY_LEVEL_RETRY_IN)
 
 
 def _correct_limiter(limiter: ratelimit.RateLimiter, family: str, response: requests.Response) -> None:
@@ -241,7 +277,7 @@ def _correct_limiter(limiter: ratelimit.RateLimiter, family: str, response: requ
     if response.status_code == 429:
         # A 429 despite the limiter (another client on the token, a lower limit upstream): the whole family
         # waits, every worker, or the IP gets banned for 12 hours.
-        limiter.pause(family, _parse_retry_after(response.headers.get("Retry-After")) or 60.0)
+        limiter.pause(family, _retry_after_429(response.headers, _json_or_none(response)))
 
 
 def _call_record(
@@ -311,7 +347,9 @@ def api_entreprise_get(path: str, *, call: CallContext) -> ApiResponse:
         headers=headers,
         timeout=settings.API_ENTREPRISE_TIMEOUT_JSON,
         call=call,
-        families=("json", "ip"),
+        # A source with a document takes its download's slots now, all or nothing: a download refused after the
+        # JSON answer came would make the JSON call again on the retry.
+        families=("json", "documents", "ip", "ip") if call.reserve_document else ("json", "ip"),
         breaker_key=_api_entreprise_provider(path),
     )
     if response.status_code != 200:
@@ -347,7 +385,7 @@ def bodacc_get(path: str, *, params: dict[str, str], call: CallContext) -> dict[
     )
     if response.status_code != 200:
         if response.status_code == 429:
-            retry_after = _parse_retry_after(response.headers.get("Retry-After")) or 60.0
+            retry_after = _retry_after_429(response.headers, _json_or_none(response))
             raise errors.RateLimited("Limite de débit BODACC atteinte.", retry_after=retry_after, http_status=429)
         if response.status_code >= 500:
             raise errors.Transient("BODACC est indisponible.", http_status=response.status_code)
@@ -379,8 +417,12 @@ def sniff_content_type(content: bytes) -> str | None:
     return None
 
 
-def download_document(url: str, *, kind: str, call: CallContext, valid_from=None, valid_until=None) -> FetchedDocument:
-    """Download a `document_url` at once (links expire), check it is really a PDF or an image, hash it."""
+def download_document(
+    url: str, *, kind: str, call: CallContext, valid_from=None, valid_until=None, reserved: bool = False
+) -> FetchedDocument:
+    """Download a `document_url` at once (links expire), check it is really a PDF or an image, hash it.
+
+    `reserved`: its rate-limit slots were taken with the JSON call (CallContext.reserve_document): none now."""
     response = _send(
         provider="document",
         url=url,
@@ -389,6 +431,7 @@ def download_document(url: str, *, kind: str, call: CallContext, valid_from=None
         timeout=settings.API_ENTREPRISE_TIMEOUT_DOCUMENT,
         call=call,
         families=("documents", "ip"),
+        reserved=reserved,
     )
     if response.status_code != 200:
         if response.status_code >= 500:
@@ -420,19 +463,27 @@ def download_document(url: str, *, kind: str, call: CallContext, valid_from=None
 
 def with_document(result: Result, *, kind: str, call: CallContext, valid_from=None, valid_until=None) -> Result:
     """The result with the one document its answer links to (`data.document_url`, checked by the parser),
-    downloaded at once (the link expires)."""
+    downloaded at once (the link expires), on the slots its JSON call took when `call.reserve_document`."""
     link = DocumentLink(parsing.document_url(result.payload["data"]), valid_from=valid_from, valid_until=valid_until)
     return replace(result, documents=download_documents([link], kind=kind, call=call))
 
 
 def download_documents(links: Iterable[DocumentLink], *, kind: str, call: CallContext) -> tuple[FetchedDocument, ...]:
-    """Download each link once, in order: a link already downloaded (shared by several items) is skipped."""
+    """Download each link once, in order: a link already downloaded (shared by several items) is skipped. The
+    first goes on the slots its JSON call took when `call.reserve_document`; the others take their own."""
     documents, seen = [], set()
     for link in links:
         if link.url in seen:
             continue
         seen.add(link.url)
         documents.append(
-            download_document(link.url, kind=kind, call=call, valid_from=link.valid_from, valid_until=link.valid_until)
+            download_document(
+                link.url,
+                kind=kind,
+                call=call,
+                valid_from=link.valid_from,
+                valid_until=link.valid_until,
+                reserved=call.reserve_document and not documents,
+            )
         )
     return tuple(documents)

@@ -69,6 +69,20 @@ class ProviderDown(Transient):
         super().__init__(message, retry_after=retry_after, code="fournisseur_indisponible", **kwargs)
 
 
+class StateUnavailable(Transient):
+    """The shared state of the upstream calls (Redis: the rate limiter, the breakers, the coalescing lock) did not
+    answer: nothing was sent upstream; try again in `retry_after` seconds."""
+
+    def __init__(
+        self,
+        message: str = "Service de coordination momentanément indisponible : nouvel essai automatique.",
+        *,
+        retry_after: float,
+        **kwargs,
+    ):
+        super().__init__(message, retry_after=retry_after, code="etat_partage_indisponible", **kwargs)
+
+
 class PermanentError(ConnectorError):
     """The same call will get the same answer: do not retry."""
 

@@ -18,11 +18,12 @@ same token elsewhere): phantom calls are logged so that they leave the window wh
 
 `acquire` never waits: it answers 0 (go, the call is counted) or the seconds to wait (nothing counted); the
 caller reschedules itself. A call under several families (a JSON call counts for `json` and for `ip`) is granted
-under all of them or none, atomically.
+under all of them or none, atomically; a family named twice costs two calls (a JSON call taking its document's
+slots with it: `json`, `documents`, `ip` twice).
 
 Backends: Redis (one Lua script per operation, atomic, the clock of the Redis server shared by every machine), or
 without Redis a JSON state file guarded by `fcntl.flock`, shared by the processes of one host (the embedded
-default).
+default). A Redis error is raised as `errors.StateUnavailable` (redis_state).
 """
 
 from __future__ import annotations
@@ -37,12 +38,15 @@ import os
 import re
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from django.core.exceptions import ImproperlyConfigured
+
+from . import redis_state
 
 logger = logging.getLogger(__name__)
 
@@ -90,12 +94,14 @@ def window_prune(log: list[float], limit: Limit, now: float) -> list[float]:
     return sorted(t for t in log if t > now - limit.period)
 
 
-def window_wait(log: list[float], limit: Limit, now: float) -> float:
-    """Seconds until one more call fits (0: now). `log` is pruned and sorted."""
-    if len(log) < limit.calls:
+def window_wait(log: list[float], limit: Limit, now: float, *, cost: int = 1) -> float:
+    """Seconds until `cost` more calls fit (0: now). `log` is pruned and sorted. A cost above the limit counts as
+    the whole limit (it would never fit)."""
+    cost = min(cost, limit.calls)
+    if len(log) + cost <= limit.calls:
         return 0.0
-    # The call whose leaving the window brings the count under the limit.
-    return max(0.0, log[len(log) - limit.calls] + limit.period - now)
+    # The call whose leaving the window leaves room for `cost` more.
+    return max(0.0, log[len(log) - limit.calls + cost - 1] + limit.period - now)
 
 
 def window_phantoms(log: list[float], limit: Limit, now: float, *, remaining: int, reset_in: float) -> list[float]:
@@ -116,10 +122,12 @@ def window_phantoms(log: list[float], limit: Limit, now: float, *, remaining: in
 
 @dataclass(frozen=True)
 class Slot:
-    """One family key to acquire: `limit` None for a family without a configured limit (only its pause counts)."""
+    """One family key to acquire `cost` times: `limit` None for a family without a configured limit (only its
+    pause counts)."""
 
     key: str
     limit: Limit | None
+    cost: int = 1
 
 
 class Backend(Protocol):
@@ -174,12 +182,12 @@ class FileBackend:
                 wait = max(wait, pauses.get(slot.key, 0.0) - now)
                 if slot.limit is not None:
                     logs[slot.key] = window_prune(logs.get(slot.key, []), slot.limit, now)
-                    wait = max(wait, window_wait(logs[slot.key], slot.limit, now))
+                    wait = max(wait, window_wait(logs[slot.key], slot.limit, now, cost=slot.cost))
             if wait > 0:
                 return wait
             for slot in slots:
                 if slot.limit is not None:
-                    logs[slot.key].append(now)
+                    logs[slot.key] += [now] * min(slot.cost, slot.limit.calls)
             return 0.0
 
     def pause(self, key: str, seconds: float) -> None:
@@ -199,8 +207,8 @@ class FileBackend:
             state.clear()
 
 
-# KEYS: (log, pause) per slot. ARGV: now ('' = the Redis server's clock), a unique member, then (calls, period)
-# per slot (calls 0 = no limit, the pause only). Returns the wait in seconds as a string (a Lua number would be
+# KEYS: (log, pause) per slot. ARGV: now ('' = the Redis server's clock), a unique member, then (calls, period,
+# cost) per slot (calls 0 = no limit, the pause only). Returns the wait in seconds as a string (a Lua number would be
 # truncated to an integer), '0' when granted.
 ACQUIRE_SCRIPT = """
 local now = tonumber(ARGV[1])
@@ -212,23 +220,27 @@ local n = #KEYS / 2
 local wait = 0
 for i = 1, n do
   local log, pause = KEYS[2 * i - 1], KEYS[2 * i]
-  local calls, period = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
+  local calls, period = tonumber(ARGV[3 * i]), tonumber(ARGV[3 * i + 1])
+  local cost = math.min(tonumber(ARGV[3 * i + 2]), calls)
   local paused = tonumber(redis.call('GET', pause) or '0')
   if paused > now then wait = math.max(wait, paused - now) end
   if calls > 0 then
     redis.call('ZREMRANGEBYSCORE', log, '-inf', now - period)
     local count = redis.call('ZCARD', log)
-    if count >= calls then
-      local entry = redis.call('ZRANGE', log, count - calls, count - calls, 'WITHSCORES')
+    if count + cost > calls then
+      local index = count - calls + cost - 1
+      local entry = redis.call('ZRANGE', log, index, index, 'WITHSCORES')
       wait = math.max(wait, tonumber(entry[2]) + period - now)
     end
   end
 end
 if wait > 0 then return tostring(wait) end
 for i = 1, n do
-  local calls, period = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
+  local calls, period = tonumber(ARGV[3 * i]), tonumber(ARGV[3 * i + 1])
+  for j = 1, math.min(tonumber(ARGV[3 * i + 2]), calls) do
+    redis.call('ZADD', KEYS[2 * i - 1], now, ARGV[2] .. ':' .. i .. ':' .. j)
+  end
   if calls > 0 then
-    redis.call('ZADD', KEYS[2 * i - 1], now, ARGV[2] .. ':' .. i)
     redis.call('PEXPIRE', KEYS[2 * i - 1], math.ceil(period * 1000) + 1000)
   end
 end
@@ -273,9 +285,7 @@ class RedisBackend:
     """State in Redis, shared by every machine; `clock` None = the Redis server's clock (tests inject one)."""
 
     def __init__(self, url: str, *, prefix: str, clock: Callable[[], float] | None = None):
-        import redis
-
-        self.redis = redis.Redis.from_url(url)
+        self.redis = redis_state.redis_client(url)
         # One hash tag: the keys of one script are in the same slot of a Redis Cluster.
         self.prefix = f"{{{prefix}}}:rl:"
         self.clock = clock
@@ -290,19 +300,21 @@ class RedisBackend:
         keys, args = [], [self._now(), uuid.uuid4().hex]
         for slot in slots:
             keys += [f"{self.prefix}log:{slot.key}", f"{self.prefix}pause:{slot.key}"]
-            args += [slot.limit.calls, slot.limit.period] if slot.limit else [0, 0]
-        return float(self._acquire(keys=keys, args=args))
+            args += [slot.limit.calls, slot.limit.period, slot.cost] if slot.limit else [0, 0, 0]
+        with redis_state.unavailable_as_transient():
+            return float(self._acquire(keys=keys, args=args))
 
     def pause(self, key: str, seconds: float) -> None:
-        self._pause(keys=[f"{self.prefix}pause:{key}"], args=[self._now(), seconds])
+        with redis_state.unavailable_as_transient():
+            self._pause(keys=[f"{self.prefix}pause:{key}"], args=[self._now(), seconds])
 
     def correct(self, key: str, limit: Limit, *, remaining: int, reset_in: float) -> None:
         args = [self._now(), uuid.uuid4().hex, limit.calls, limit.period, remaining, reset_in]
-        self._correct(keys=[f"{self.prefix}log:{key}"], args=args)
+        with redis_state.unavailable_as_transient():
+            self._correct(keys=[f"{self.prefix}log:{key}"], args=args)
 
     def clear(self) -> None:
-        for key in self.redis.scan_iter(match=f"{self.prefix}*", count=500):
-            self.redis.delete(key)
+        redis_state.clear(self.redis, self.prefix)
 
 
 # --- The limiter -------------------------------------------------------------------------------------------------
@@ -320,12 +332,17 @@ class RateLimiter:
         return f"{self.token_digest}:{family}" if family in TOKEN_FAMILIES else family
 
     def acquire(self, *families: str) -> float:
-        """0: go, the call is counted under every family; else the seconds to wait, nothing counted."""
-        return self.backend.acquire([Slot(self.key(family), self.limits.get(family)) for family in families])
+        """0: go, the call is counted under every family (twice under a family named twice); else the seconds to
+        wait, nothing counted."""
+        costs = Counter(families)
+        return self.backend.acquire(
+            [Slot(self.key(family), self.limits.get(family), costs[family]) for family in costs]
+        )
 
     def pause(self, family: str, seconds: float) -> None:
-        if seconds > 0:
-            self.backend.pause(self.key(family), seconds)
+        """Refuse the family's calls for `seconds`, never more than MAX_RESET_SECONDS (a broken `Retry-After`)."""
+        if seconds > 0:  # False for NaN too
+            self.backend.pause(self.key(family), min(seconds, MAX_RESET_SECONDS))
 
     def observe(self, family: str, headers: Mapping[str, str], *, now: float | None = None) -> None:
         """Correct the family from an answer's `RateLimit-Remaining` / `RateLimit-Reset` (case-insensitive

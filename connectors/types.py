@@ -42,12 +42,16 @@ class CallContext:
     """Why and for whom a call is made: API Entreprise's three mandatory parameters, and the audit hook.
 
     `recipient` is the SIRET of the buyer organisation that receives the data, never the company's.
+    `reserve_document` (a source whose answer links to a document): the JSON request takes the rate-limit slots
+    of its first document's download with its own, all or nothing, and that download takes none; a download
+    refused after the JSON answer came would otherwise make the JSON call again on the retry.
     """
 
     recipient: str
     object: str
     context: str = ""
     no_cache: bool = False
+    reserve_document: bool = False
     on_call: Callable[[CallRecord], None] | None = None
 
     def record(self, call_record: CallRecord) -> None:

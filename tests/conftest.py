@@ -128,6 +128,29 @@ def faults(sandbox):
     requests.delete(f"{sandbox.base_url}/__sandbox__/faults", timeout=5)
 
 
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis of the tests (REDIS_URL, else db 14 of the local one): skipped locally when it does not answer,
+    failed in CI (CI=true), like clamd."""
+    import redis
+
+    url = settings.REDIS_URL or "redis://127.0.0.1:6379/14"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError as error:
+        reason = f"Redis not reachable at {url} ({error})"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{reason}: the Redis tests must run in CI.", pytrace=False)
+        pytest.skip(reason)
+    return url
+
+
+@pytest.fixture
+def dead_redis_url() -> str:
+    """A Redis URL where nothing answers (a loopback port just freed): Redis down."""
+    return f"redis://127.0.0.1:{_free_tcp_port()}/0"
+
+
 @functools.cache
 def clamd_binary() -> str | None:
     """clamd of Debian's clamav-daemon (in /usr/sbin, often off a user's PATH), or CLAMD_PATH."""

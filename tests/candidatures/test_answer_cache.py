@@ -3,7 +3,6 @@ the task served from it, the refresh that bypasses it, and the coalescing of ide
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from datetime import date, datetime, timedelta
@@ -12,13 +11,15 @@ from zoneinfo import ZoneInfo
 import pytest
 import redis
 import requests
-from celery.exceptions import Retry
+from celery.exceptions import MaxRetriesExceededError, Retry
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from candidatures import answer_cache, demo, dossiers, selectors, services
 from candidatures.models import Candidature, CompanyIdentity, ExclusionFlag, SourceFetch, UpstreamCall
 from candidatures.tasks import fetch_source
-from connectors import registry
+from connectors import errors, registry
 from connectors.registry import Freshness
 from connectors.sandbox import personas
 from tests.connectors.payloads import load_case
@@ -330,7 +331,7 @@ def test_a_refresh_still_bypasses_the_cache_on_its_retries(
 def test_a_task_finding_the_same_call_under_way_comes_back_later_without_counting_an_attempt(api, consultation, start):
     fetch = start(consultation).fetches.get(source="urssaf_attestation_vigilance")
     key = answer_cache.coalescing_key(source="urssaf_attestation_vigilance", identifier="552049447")
-    assert selectors.fetch_call_key(fetch_id=fetch.pk) == key
+    assert selectors.fetch_call_key(fetch=fetch) == key
 
     with answer_cache.upstream_lock(key) as granted:
         assert granted
@@ -349,8 +350,52 @@ def test_a_task_served_from_the_cache_does_not_wait_for_the_lock(api, consultati
     key = answer_cache.coalescing_key(source="urssaf_attestation_vigilance", identifier="552049447")
 
     with answer_cache.upstream_lock(key):
-        assert selectors.fetch_call_key(fetch_id=fetch.pk) is None
         assert fetch_source(fetch.pk) == "ok"
+
+
+def test_a_task_served_from_the_cache_looks_it_up_once_and_loads_the_fetch_twice(
+    api, consultation, second_consultation, start
+):
+    """The lookup before the lock serves the answer: no second lookup, no third load of the fetch."""
+    urssaf_answers(api)
+    run(start(consultation), "urssaf_attestation_vigilance")
+    fetch = start(second_consultation).fetches.get(source="urssaf_attestation_vigilance")
+
+    with CaptureQueriesContext(connection) as captured:
+        assert fetch_source(fetch.pk) == "ok"
+
+    queries = [query["sql"] for query in captured.captured_queries if "SAVEPOINT" not in query["sql"]]
+    lookups = [sql for sql in queries if '"status" IN' in sql and "fetched_at" in sql]
+    loads = [sql for sql in queries if 'INNER JOIN "candidatures_consultation"' in sql and "LIMIT 1" in sql]
+    assert (len(lookups), len(loads)) == (1, 2)
+    assert len(queries) <= 14, "\n".join(queries)
+
+
+def test_redis_down_the_lock_raises_a_transient_error(settings, dead_redis_url):
+    settings.REDIS_URL = dead_redis_url
+
+    with pytest.raises(errors.StateUnavailable), answer_cache.upstream_lock("passemarche:test-lock:down"):
+        pass
+
+
+def test_run_inline_a_task_finding_the_call_under_way_waits_then_gives_up_without_recursing(
+    api, consultation, start, monkeypatch
+):
+    monkeypatch.setattr(answer_cache, "COALESCING_RETRY_DELAY", 0.0)
+    fetch = start(consultation).fetches.get(source="urssaf_attestation_vigilance")
+    key = answer_cache.coalescing_key(source="urssaf_attestation_vigilance", identifier="552049447")
+
+    with answer_cache.upstream_lock(key):  # held for good by another process
+        result = fetch_source.apply(args=[fetch.pk])
+
+    assert isinstance(result.result, MaxRetriesExceededError)
+    fetch.refresh_from_db()
+    assert (fetch.status, fetch.attempts) == ("pending", 0)
+
+
+def test_the_lock_files_are_this_runs_own(settings):
+    """Not under var/, shared with `make run` and the other test runs."""
+    assert answer_cache.FileLock("k").path.parent == settings.UPSTREAM_STATE_DIR / "locks"
 
 
 def test_the_lock_is_released_after_the_call_even_when_it_fails(api, consultation, start):
@@ -374,27 +419,15 @@ def test_a_file_lock_is_held_by_one_holder_at_a_time(tmp_path):
     second.release()
 
 
-@pytest.fixture
-def redis_url():
-    """A real Redis (db 15) for the shared lock: skipped locally without one, failed in CI."""
-    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except redis.RedisError as error:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"Redis is down ({error}): the shared lock must be tested in CI.", pytrace=False)
-        pytest.skip(f"Redis is down at {url}")
-    return url
-
-
 def test_a_redis_lock_is_held_by_one_holder_and_released_only_by_it(redis_url):
     key = f"passemarche:test-lock:{time.monotonic_ns()}"
-    first = answer_cache.RedisLock(key, url=redis_url)
-    second = answer_cache.RedisLock(key, url=redis_url)
+    first = answer_cache.redis_lock(key, url=redis_url)
+    second = answer_cache.redis_lock(key, url=redis_url)
 
     assert first.acquire()
     assert not second.acquire()
-    second.release()  # not its lock: nothing happens
+    with pytest.raises(redis.exceptions.LockError):
+        second.release()  # not its lock: refused, the lock stays
     assert not second.acquire()
     first.release()
     assert second.acquire()
@@ -403,9 +436,9 @@ def test_a_redis_lock_is_held_by_one_holder_and_released_only_by_it(redis_url):
 
 def test_a_redis_lock_expires_when_its_holder_died(redis_url):
     key = f"passemarche:test-lock:{time.monotonic_ns()}"
-    assert answer_cache.RedisLock(key, url=redis_url, ttl_ms=1).acquire()
+    assert answer_cache.redis_lock(key, url=redis_url, ttl=0.001).acquire()
     deadline = time.monotonic() + 5
-    while not answer_cache.RedisLock(key, url=redis_url).acquire():
+    while not answer_cache.redis_lock(key, url=redis_url).acquire():
         assert time.monotonic() < deadline, "the lock of a dead holder never expired"
         time.sleep(0.01)
 
@@ -416,8 +449,8 @@ def test_upstream_lock_uses_redis_when_redis_url_is_set(redis_url, settings):
 
     with answer_cache.upstream_lock(key) as granted:
         assert granted
-        assert not answer_cache.RedisLock(key, url=redis_url).acquire()
-    assert answer_cache.RedisLock(key, url=redis_url).acquire()
+        assert not answer_cache.redis_lock(key, url=redis_url).acquire()
+    assert answer_cache.redis_lock(key, url=redis_url).acquire()
 
 
 # --- With a real worker and the sandbox ----------------------------------------------------------------------

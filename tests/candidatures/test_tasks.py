@@ -10,10 +10,10 @@ import pytest
 import requests
 from django.utils import timezone
 
-from candidatures import services
+from candidatures import selectors, services
 from candidatures.models import SourceFetch, UpstreamCall
 from candidatures.tasks import fetch_source, retry_due_fetches
-from connectors import registry
+from connectors import client, registry
 from tests.connectors.payloads import load_case
 
 pytestmark = pytest.mark.django_db
@@ -166,3 +166,40 @@ def test_a_failure_while_storing_the_answer_never_leaves_the_fetch_pending(candi
     assert (fetch.status, fetch.attempts, fetch.error_code) == ("error", 2, "erreur_interne")
     assert fetch.payload is None  # the failed store was rolled back, not half-saved
     assert not candidature.documents.exists()
+
+
+# --- Redis down (the coalescing lock, the limiter, the breakers) -------------------------------------------------
+
+
+def assert_retried_then_scheduled(fetch, settings):
+    assert (fetch.status, fetch.attempts, fetch.error_code) == ("error", 2, "etat_partage_indisponible")
+    assert fetch.next_retry_at is not None, "retry_due_fetches tries it again"
+    due = selectors.fetches_due_for_retry(now=timezone.now() + timedelta(seconds=settings.FETCH_RETRY_MAX_DELAY + 1))
+    assert fetch.pk in due
+    assert UpstreamCall.objects.count() == 0
+
+
+def test_redis_down_for_the_lock_the_fetch_is_retried_then_scheduled(candidature, api, settings, dead_redis_url):
+    settings.FETCH_MAX_ATTEMPTS = 2
+    settings.REDIS_URL = dead_redis_url
+    urssaf_ok(api)
+
+    fetch = run(candidature, "urssaf_attestation_vigilance")
+
+    assert_retried_then_scheduled(fetch, settings)
+    assert len(api.calls) == 0
+
+
+def test_redis_down_for_the_limiter_and_breakers_the_fetch_is_retried_then_scheduled(
+    candidature, api, settings, monkeypatch, dead_redis_url
+):
+    """The lock in a file, the limiter and the breakers in a Redis that does not answer."""
+    settings.FETCH_MAX_ATTEMPTS = 2
+    down = client._state_backends(dead_redis_url, str(settings.UPSTREAM_STATE_DIR), "test-down")
+    monkeypatch.setattr(client, "_backends", lambda: down)
+    urssaf_ok(api)
+
+    fetch = run(candidature, "urssaf_attestation_vigilance")
+
+    assert_retried_then_scheduled(fetch, settings)
+    assert len(api.calls) == 0

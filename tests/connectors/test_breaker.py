@@ -17,7 +17,7 @@ from connectors.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker, FileStor
 from tests.connectors.payloads import load_case
 
 from .payloads import API_ENTREPRISE_URL, BODACC_URL
-from .test_ratelimit import Clock, redis_url_or_skip
+from .test_ratelimit import Clock
 
 INSEE = "/v4/insee/sirene/etablissements/55204944776279"
 URSSAF = "/v4/urssaf/unites_legales/552049447/attestation_vigilance"
@@ -29,7 +29,7 @@ def store(request, tmp_path):
     if request.param == "file":
         yield FileStore(tmp_path / "state")
         return
-    store = RedisStore(redis_url_or_skip(), prefix=f"test-breaker-{uuid.uuid4().hex}")
+    store = RedisStore(request.getfixturevalue("redis_url"), prefix=f"test-breaker-{uuid.uuid4().hex}")
     yield store
     store.clear()
 
@@ -148,6 +148,18 @@ def test_a_released_trial_lets_the_next_caller_try_at_once(breaker, clock):
     assert breaker.before_call("p") is True
 
 
+def test_redis_down_the_store_raises_a_transient_error_after_its_timeouts(dead_redis_url, clock):
+    store = RedisStore(dead_redis_url, prefix="test-breaker-down")
+    connection = store.redis.connection_pool.connection_kwargs
+    breaker = CircuitBreaker(store=store, threshold=3, window=60.0, cooldown=120.0, trial_timeout=20.0, clock=clock)
+
+    with pytest.raises(errors.StateUnavailable):
+        breaker.before_call("p")
+    with pytest.raises(errors.StateUnavailable):
+        breaker.record_failure("p")
+    assert (connection["socket_connect_timeout"], connection["socket_timeout"]) == (2.0, 2.0)
+
+
 # --- The connector seam (responses) -----------------------------------------------------------------------------
 
 
@@ -182,6 +194,19 @@ def test_insee_down_does_not_shut_urssaf(http, call, threshold):
     for _ in range(threshold):
         with pytest.raises(errors.Transient):
             client.api_entreprise_get(INSEE, call=call)
+
+    assert client.api_entreprise_get(URSSAF, call=call).http_status == 200
+
+
+def test_redis_down_after_the_call_keeps_the_answer(http, call, monkeypatch):
+    """The answer is in hand: the breaker missing it must not make the call again."""
+    _, body = load_case("api_entreprise_v4_acoss_attestations_sociales", "attestation_delivree.yaml")
+    http.get(f"{API_ENTREPRISE_URL}{URSSAF}", json=body, status=200)
+
+    def down(self, provider):
+        raise errors.StateUnavailable(retry_after=5.0)
+
+    monkeypatch.setattr(CircuitBreaker, "record_success", down)
 
     assert client.api_entreprise_get(URSSAF, call=call).http_status == 200
 

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import uuid
 
 import pytest
+from celery.exceptions import Retry
 from django.conf import settings
 from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from candidatures.models import SourceFetch, UpstreamCall
 from candidatures.tasks import fetch_source
 from connectors import client, errors, ratelimit
-from connectors.ratelimit import FileBackend, Limit, RedisBackend, Slot
+from connectors.ratelimit import FileBackend, Limit, RateLimiter, RedisBackend, Slot
 from tests.connectors.payloads import load_case
 
 from .payloads import API_ENTREPRISE_URL, BODACC_URL
@@ -34,26 +34,6 @@ class Clock:
         return self.now
 
 
-def redis_url_or_skip() -> str:
-    """The Redis of the tests (REDIS_URL, else db 14 of the local one); skipped without it, failed under CI=true."""
-    import redis
-
-    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/14"
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except redis.RedisError as error:
-        reason = f"Redis not reachable at {url} ({error})"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason}: the Redis limiter tests must run in CI.", pytrace=False)
-        pytest.skip(reason)
-    return url
-
-
-@pytest.fixture
-def redis_url() -> str:
-    return redis_url_or_skip()
-
-
 @pytest.fixture(params=["file", "redis"])
 def make_backend(request, tmp_path):
     """A factory of backends of one kind on one shared state (each with its own clock)."""
@@ -63,7 +43,7 @@ def make_backend(request, tmp_path):
         def make(clock):
             return FileBackend(tmp_path / "state", clock=clock)
     else:
-        url, prefix = redis_url_or_skip(), f"test-limiter-{uuid.uuid4().hex}"
+        url, prefix = request.getfixturevalue("redis_url"), f"test-limiter-{uuid.uuid4().hex}"
 
         def make(clock):
             backend = RedisBackend(url, prefix=prefix, clock=clock)
@@ -213,6 +193,40 @@ def test_a_correction_leaves_only_what_the_upstream_says_remains(make_backend):
     assert backend.acquire([Slot("t:json", limit)]) == 0.0
 
 
+def test_a_family_named_twice_costs_two_calls_all_or_nothing(make_backend):
+    """A JSON call taking its document's slots: `ip` counts the JSON request and the download."""
+    limiter = RateLimiter(
+        limits={"json": Limit(5, 60.0), "documents": Limit(5, 60.0), "ip": Limit(3, 60.0)},
+        backend=make_backend(Clock()),
+        token="t",
+    )
+    assert limiter.acquire("json", "documents", "ip", "ip") == 0.0
+    assert limiter.acquire("json", "documents", "ip", "ip") > 0, "one ip call left, two asked: nothing granted"
+
+    assert limiter.acquire("ip") == 0.0
+    assert limiter.acquire("ip") > 0
+
+
+def test_a_pause_never_lasts_more_than_the_cap(make_backend):
+    limiter = RateLimiter(limits={"json": Limit(5, 60.0)}, backend=make_backend(Clock()), token="t")
+
+    limiter.pause("json", 1e12)
+    limiter.pause("json", float("inf"))
+
+    assert limiter.acquire("json") == ratelimit.MAX_RESET_SECONDS
+
+
+def test_redis_down_the_limiter_raises_a_transient_error_after_its_timeouts(dead_redis_url):
+    backend = RedisBackend(dead_redis_url, prefix="test-limiter-down")
+    connection = backend.redis.connection_pool.connection_kwargs
+
+    with pytest.raises(errors.StateUnavailable) as caught:
+        RateLimiter(limits={"json": Limit(5, 60.0)}, backend=backend, token="t").acquire("json")
+
+    assert isinstance(caught.value, errors.Transient) and caught.value.retry_after > 0
+    assert (connection["socket_connect_timeout"], connection["socket_timeout"]) == (2.0, 2.0)
+
+
 def test_clear_forgets_everything(make_backend):
     clock = Clock()
     backend, slot = make_backend(clock), Slot("t:json", Limit(1, 60.0))
@@ -252,10 +266,10 @@ print(sum(limiter.acquire("json", "ip") == 0.0 for _ in range(attempts)), flush=
 
 
 @pytest.mark.parametrize("kind", ["file", "redis"])
-def test_processes_hammering_one_family_never_get_more_than_the_limit(kind, tmp_path):
+def test_processes_hammering_one_family_never_get_more_than_the_limit(kind, tmp_path, request):
     """4 processes (2 per token) × 40 attempts within one window of 600 s: json 25 per token, ip 40 in all."""
     if kind == "redis":
-        location = redis_url_or_skip()
+        location = request.getfixturevalue("redis_url")
         RedisBackend(location, prefix="test-limiter-shared").clear()
     else:
         location = str(tmp_path / "state")
@@ -341,6 +355,40 @@ def test_a_429_pauses_the_family_until_retry_after(http, call, call_records):
     assert client.rate_limiter().acquire("documents") == 0.0, "only the json family waits"
 
 
+@pytest.mark.parametrize(
+    ("retry_after", "low", "high"),
+    [
+        pytest.param("1e12", ratelimit.MAX_RESET_SECONDS - 1, ratelimit.MAX_RESET_SECONDS + 1, id="years: the cap"),
+        pytest.param("inf", 59, 61, id="not a number of seconds: the default"),
+    ],
+)
+def test_a_429_with_an_absurd_retry_after_pauses_the_family_within_bounds(http, call, retry_after, low, high):
+    http.get(
+        f"{API_ENTREPRISE_URL}{INSEE}",
+        json={"errors": [{"code": "00429"}]},
+        status=429,
+        headers={"Retry-After": retry_after},
+    )
+    with pytest.raises(errors.RateLimited) as raised:
+        client.api_entreprise_get(INSEE, call=call)
+
+    with pytest.raises(errors.Throttled) as caught:
+        client.api_entreprise_get(INSEE, call=call)
+    assert raised.value.retry_after < high
+    assert low < caught.value.retry_after < high
+
+
+def test_a_429_without_retry_after_pauses_the_family_for_its_retry_in(http, call):
+    http.get(f"{API_ENTREPRISE_URL}{INSEE}", json={"errors": [{"code": "00429", "meta": {"retry_in": 30}}]}, status=429)
+    with pytest.raises(errors.RateLimited) as raised:
+        client.api_entreprise_get(INSEE, call=call)
+
+    with pytest.raises(errors.Throttled) as caught:
+        client.api_entreprise_get(INSEE, call=call)
+    assert raised.value.retry_after == 30
+    assert 29 < caught.value.retry_after <= 37, "the pause and the error say the same wait"
+
+
 def test_remaining_zero_pauses_the_family_until_the_reset(http, call):
     insee_ok(http, **{"RateLimit-Limit": "250", "RateLimit-Remaining": "0", "RateLimit-Reset": "20"})
     client.api_entreprise_get(INSEE, call=call)
@@ -409,3 +457,40 @@ def test_a_throttled_fetch_stays_pending_without_an_attempt_and_is_retried(candi
     fetch.refresh_from_db()
     assert (fetch.status, fetch.attempts) == ("ok", 1)
     assert list(UpstreamCall.objects.values_list("attempt", flat=True)) == [1, 1]
+
+
+def urssaf_ok(api):
+    _, body = load_case("api_entreprise_v4_acoss_attestations_sociales", "attestation_delivree.yaml")
+    api.get(URSSAF_URL, json=body, status=200)
+    api.get(body["data"]["document_url"], body=PDF, status=200, content_type="application/pdf")
+
+
+@pytest.mark.django_db
+def test_a_source_with_a_document_takes_its_slots_before_the_json_call_never_after(candidature, api, settings):
+    """The documents budget spent elsewhere: the fetch waits before its JSON call, instead of making it on every
+    retry while its download is refused."""
+    settings.API_ENTREPRISE_RATE_LIMITS = "json=100/60s,documents=1/60s,ip=100/60s"
+    urssaf_ok(api)
+    fetch = candidature.fetches.get(source="urssaf_attestation_vigilance")
+    assert client.rate_limiter().acquire("documents") == 0.0  # another dossier's download
+
+    for _ in range(3):
+        with pytest.raises(Retry):
+            fetch_source(fetch.pk)
+
+    assert len(api.calls) == 0
+    fetch.refresh_from_db()
+    assert (fetch.status, fetch.attempts) == (SourceFetch.Status.PENDING, 0)
+
+
+@pytest.mark.django_db
+def test_the_download_of_a_document_goes_on_the_slots_its_json_call_took(candidature, api, settings):
+    settings.API_ENTREPRISE_RATE_LIMITS = "json=100/60s,documents=1/60s,ip=100/60s"
+    urssaf_ok(api)
+    fetch = candidature.fetches.get(source="urssaf_attestation_vigilance")
+
+    fetch_source.apply(args=[fetch.pk])
+
+    fetch.refresh_from_db()
+    assert (fetch.status, fetch.attempts, len(api.calls)) == ("ok", 1, 2), "one documents slot was enough"
+    assert client.rate_limiter().acquire("documents") > 0, "and it was counted"
