@@ -90,14 +90,26 @@ def locked_fields(*, candidature: Candidature) -> set[str]:
     }
 
 
+def candidature_open_check(*, consultation: Consultation, siret: str) -> None:
+    """Whether this SIRET may open (or resume) a candidature on this consultation, for a company or a platform.
+
+    Raises DossierError with `code` "consultation_not_published", or "deadline_passed" once the deadline is over
+    unless the SIRET already has its candidature there (resuming it stays possible).
+    """
+    if not consultation.is_published:
+        raise DossierError(_("Cette consultation n'est pas publiée."), code="consultation_not_published")
+    if consultation.is_closed and not consultation.candidatures.filter(siret=siret).exists():
+        raise DossierError(_("La date limite de remise des candidatures est dépassée."), code="deadline_passed")
+
+
 def candidature_open(*, consultation: Consultation, siret: str, user) -> tuple[Candidature, bool]:
     """The company's candidature for this consultation and SIRET: created (sources fetched) or resumed.
 
-    Raises DossierError when the consultation is not open, or when another account holds that SIRET's
-    candidature (without saying whose). The SIRET itself is checked by `validate_siret` (InvalidIdentifier).
+    Raises DossierError when the consultation is not open (`candidature_open_check`), or when another account holds
+    that SIRET's candidature (without saying whose). The SIRET itself is checked by `validate_siret`
+    (InvalidIdentifier).
     """
-    if not consultation.is_published:
-        raise DossierError(_("Cette consultation n'est pas publiée."))
+    candidature_open_check(consultation=consultation, siret=siret)
     existing = Candidature.objects.filter(consultation=consultation, siret=siret).first()
     if existing is not None:
         if existing.owner_id in (None, user.pk):
@@ -114,8 +126,6 @@ def candidature_open(*, consultation: Consultation, siret: str, user) -> tuple[C
             ),
             field="siret",
         )
-    if consultation.is_closed:
-        raise DossierError(_("La date limite de remise des candidatures est dépassée."))
     return services.candidature_start(
         consultation=consultation, siret=siret, owner=user, requested_by=getattr(user, "email", "")
     )

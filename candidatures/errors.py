@@ -2,7 +2,10 @@
 
 
 class PortalError(Exception):
-    def __init__(self, message: str, *, field: str | None = None):
+    """`code`: a stable name of the refusal, for callers that answer a machine (the platforms' API)."""
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.code = code

@@ -17,6 +17,8 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import requests
@@ -138,15 +140,26 @@ def _first_error(body: Any) -> dict:
 RATE_LIMITED_DEFAULT_WAIT = 60.0
 
 
-def _parse_retry_after(value: str | None) -> float | None:
-    """`Retry-After` in seconds; None when absent or not a finite number (`inf`, `nan`, an HTTP date)."""
+def parse_retry_after(value: str | None) -> float | None:
+    """`Retry-After` in seconds, given as seconds or as an HTTP date (RFC 9110); None when absent or unreadable
+    (a negative delay, `inf`, `nan`, a date without its zone). Also read by the webhooks (platforms/outbound.py)."""
     if not value:
         return None
+    value = value.strip()
     try:
         seconds = float(value)
     except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    if not math.isfinite(seconds):
         return None
-    return max(0.0, seconds) if math.isfinite(seconds) else None
+    # A delay is never negative (RFC 9110); a date already past means now.
+    return max(0.0, seconds) if "-" not in value[:1] else None
 
 
 def _retry_in(body: Any) -> float | None:
@@ -161,7 +174,7 @@ def _retry_in(body: Any) -> float | None:
 def _retry_after_429(headers: Mapping[str, str], body: Any) -> float:
     """How long a 429 says to wait: its `Retry-After`, else the body's `retry_in`, else RATE_LIMITED_DEFAULT_WAIT;
     never more than ratelimit.MAX_RESET_SECONDS (a broken header must not stop the calls for years)."""
-    wait = _parse_retry_after(headers.get("Retry-After")) or _retry_in(body) or RATE_LIMITED_DEFAULT_WAIT
+    wait = parse_retry_after(headers.get("Retry-After")) or _retry_in(body) or RATE_LIMITED_DEFAULT_WAIT
     return min(wait, ratelimit.MAX_RESET_SECONDS)
 
 

@@ -8,15 +8,13 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from oauth2_provider.models import AccessToken, Application, Grant, IDToken, RefreshToken
 
 from . import services
+from .admin_shown_once import SecretShownOnceMixin, Shown
 from .models import ApiClient
 
 # Tokens and secrets are handled only through the API clients below: django-oauth-toolkit's own pages would let an
@@ -24,8 +22,6 @@ from .models import ApiClient
 for oauth_model in (Application, AccessToken, RefreshToken, Grant, IDToken):
     if admin.site.is_registered(oauth_model):
         admin.site.unregister(oauth_model)
-
-SHOWN_ONCE_TEMPLATE = "admin/platforms/apiclient/secret.html"
 
 
 def _scope_choices() -> list[tuple[str, str]]:
@@ -60,7 +56,7 @@ def _live_tokens():
 
 
 @admin.register(ApiClient)
-class ApiClientAdmin(admin.ModelAdmin):
+class ApiClientAdmin(SecretShownOnceMixin, admin.ModelAdmin):
     form = ApiClientForm
     list_display = ("name", "client_id", "is_active", "live_tokens", "contact_email", "created_at", "revoked_at")
     list_filter = ("is_active", ("organisations", admin.RelatedOnlyFieldListFilter))
@@ -141,30 +137,27 @@ class ApiClientAdmin(admin.ModelAdmin):
     def response_add(self, request, obj, post_url_continue=None):
         return self._secret_response(request, obj, request._api_client_secret, created=True)
 
-    def _secret_response(self, request, client: ApiClient, secret: str, *, created: bool) -> TemplateResponse:
-        """The secret in this response only: not stored in a message cookie or the session across a redirect."""
-        messages.warning(
-            request,
-            _(
-                "Identifiant client : %(client_id)s — secret : %(secret)s — copiez-le maintenant, "
-                "il ne sera plus affiché."
+    def _secret_response(self, request, client: ApiClient, secret: str, *, created: bool):
+        if created:
+            title = _("Client créé : %(name)s") % {"name": client.name}
+            first = _("Le client est créé. Transmettez son identifiant et son secret à la plateforme par un canal sûr.")
+        else:
+            title = _("Nouveau secret : %(name)s") % {"name": client.name}
+            first = _(
+                "L'ancien secret ne fonctionne plus et les jetons obtenus avec lui sont révoqués. Transmettez le "
+                "nouveau secret à la plateforme par un canal sûr."
             )
-            % {"client_id": client.client_id, "secret": secret},
+        return self.secret_response(
+            request,
+            client,
+            title=title,
+            shown=[
+                Shown(name="client_id", label=_("Identifiant client (client_id)"), value=client.client_id),
+                Shown(name="secret", label=_("Secret (client_secret)"), value=secret),
+            ],
+            explanations=[first, _("Seule une empreinte du secret est conservée : s'il est perdu, régénérez-le.")],
+            continue_label=_("Continuer vers la fiche du client"),
         )
-        opts = self.model._meta
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": opts,
-            "title": (_("Client créé : %(name)s") if created else _("Nouveau secret : %(name)s"))
-            % {"name": client.name},
-            "client": client,
-            "created": created,
-            "change_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[client.pk]),
-            "changelist_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
-        }
-        response = TemplateResponse(request, SHOWN_ONCE_TEMPLATE, context)
-        add_never_cache_headers(response)
-        return response
 
     @admin.action(description=_("Révoquer les clients sélectionnés"), permissions=["change"])
     def revoke_selected(self, request, queryset):

@@ -11,19 +11,15 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.template.response import TemplateResponse
-from django.urls import reverse
-from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from candidatures.admin import ReadOnlyAdmin, ReadOnlyInline
 
-from . import outbound, webhooks
+from . import webhooks
+from .admin_shown_once import SecretShownOnceMixin, Shown
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
-
-SHOWN_ONCE_TEMPLATE = "admin/platforms/webhookendpoint/secret.html"
 
 
 class WebhookEndpointForm(forms.ModelForm):
@@ -34,8 +30,6 @@ class WebhookEndpointForm(forms.ModelForm):
     new_secret = forms.CharField(
         label=_("Secret de signature"),
         required=False,
-        min_length=webhooks.SECRET_MIN_LENGTH,
-        max_length=128,
         strip=True,
         help_text=_("32 caractères au moins ; laissez vide pour qu'il soit généré. Il ne sera affiché qu'une fois."),
     )
@@ -44,16 +38,24 @@ class WebhookEndpointForm(forms.ModelForm):
         model = WebhookEndpoint
         fields = ("api_client", "url", "events", "is_active")
 
-    def clean_url(self) -> str:
-        url = self.cleaned_data["url"]
-        error = outbound.subscription_url_error(url)
-        if error:
-            raise forms.ValidationError(error)
-        return url
+    # The service's rules, shown on the field they are about (the change form has no secret).
+    SERVICE_FIELDS = {"url": "url", "events": "events", "secret": "new_secret"}
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            cleaned["events"] = webhooks.webhook_subscription_check(
+                url=cleaned["url"], events=cleaned["events"], secret=cleaned.get("new_secret", "")
+            )
+        except webhooks.WebhookError as error:
+            self.add_error(self.SERVICE_FIELDS[error.field], error.message)
+        return cleaned
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(SecretShownOnceMixin, admin.ModelAdmin):
     form = WebhookEndpointForm
     list_display = ("url", "api_client", "events_list", "is_active", "created_at", "deleted_at")
     list_filter = ("is_active", ("api_client", admin.RelatedOnlyFieldListFilter))
@@ -101,24 +103,23 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         request._webhook_secret = secret
 
     def response_add(self, request, obj, post_url_continue=None):
-        """The secret in this response only: not kept in a message cookie or the session across a redirect."""
-        messages.warning(
+        return self.secret_response(
             request,
-            _("Secret de signature : %(secret)s — copiez-le maintenant, il ne sera plus affiché.")
-            % {"secret": request._webhook_secret},
+            obj,
+            title=_("Abonnement créé : %(url)s") % {"url": obj.url},
+            shown=[Shown(name="secret", label=_("Secret de signature"), value=request._webhook_secret)],
+            explanations=[
+                _(
+                    "L'abonnement est créé. Transmettez le secret de signature à la plateforme par un canal sûr : "
+                    "elle en a besoin pour vérifier chaque notification."
+                ),
+                _(
+                    "Le secret ne sera plus affiché : s'il est perdu, créez un nouvel abonnement et désactivez "
+                    "celui-ci."
+                ),
+            ],
+            continue_label=_("Continuer vers l'abonnement"),
         )
-        opts = self.model._meta
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": opts,
-            "title": _("Abonnement créé : %(url)s") % {"url": obj.url},
-            "endpoint": obj,
-            "change_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]),
-            "changelist_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
-        }
-        response = TemplateResponse(request, SHOWN_ONCE_TEMPLATE, context)
-        add_never_cache_headers(response)
-        return response
 
 
 class WebhookAttemptInline(ReadOnlyInline):

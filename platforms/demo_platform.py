@@ -16,7 +16,9 @@ platform's developer would write, and it talks to the portal over HTTP only. The
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import socket
 import sys
 import threading
 import time
@@ -25,9 +27,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import NameResolutionError
 
+# Plain constant modules (no Django): the demo client that `load_demo` creates, and the sandbox's companies.
+from candidatures import demo
+from connectors.sandbox import personas
 from platforms.webhook_verification import (
     DELIVERY_HEADER,
     EVENT_HEADER,
@@ -39,15 +46,14 @@ from platforms.webhook_verification import (
 
 # The demo client of `load_demo` (candidatures/demo.py): a local demo, never a production credential.
 DEFAULT_PORTAL = "http://127.0.0.1:8000"
-DEFAULT_PORT = 8020
-DEFAULT_CLIENT_ID = "demo-plateforme"
-DEFAULT_CLIENT_SECRET = "demo-plateforme-secret-a-ne-pas-utiliser-en-production"  # noqa: S105
-DEFAULT_WEBHOOK_SECRET = "demo-webhook-secret-a-ne-pas-utiliser-en-production"  # noqa: S105
-DEFAULT_BUYER_SIRET = "13002526500013"
-# The sandbox's "everything in order" company (connectors/sandbox/personas.py DEMO_SIRET): every source answers,
-# with its certificates.
-DEFAULT_SIRET = "55204944776279"
-REFERENCE = "DEMO-PLATEFORME-001"
+DEFAULT_PORT = urlsplit(demo.DEMO_PLATFORM_WEBHOOK_URL).port
+DEFAULT_CLIENT_ID = demo.DEMO_PLATFORM_CLIENT_ID
+DEFAULT_CLIENT_SECRET = demo.DEMO_PLATFORM_CLIENT_SECRET
+DEFAULT_WEBHOOK_SECRET = demo.DEMO_PLATFORM_WEBHOOK_SECRET
+DEFAULT_BUYER_SIRET = demo.DEMO_BUYER_SIRET
+# The sandbox's "everything in order" company: every source answers, with its certificates.
+DEFAULT_SIRET = personas.DEMO_SIRET
+REFERENCE = demo.DEMO_PLATFORM_CONSULTATION_REFERENCE
 TITLE = "Maintenance applicative de la plateforme de démonstration"
 DOSSIER_COMPLETE = "candidature.dossier_complete"
 REFRESHED_SOURCE = "insee_etablissement"
@@ -67,6 +73,41 @@ class DemoError(Exception):
 
 def say(message: str) -> None:
     print(message, flush=True)
+
+
+def _causes(error: BaseException):
+    while error is not None:
+        yield error
+        error = error.__cause__ or error.__context__
+
+
+def network_failure(error: requests.RequestException) -> str:
+    """What went wrong on the network, in French words (requests' exception names mean nothing to the reader)."""
+    if isinstance(error, requests.ConnectTimeout):
+        return "délai de connexion dépassé"
+    if isinstance(error, requests.Timeout):
+        return "délai de réponse dépassé"
+    if isinstance(error, requests.exceptions.SSLError):
+        return "connexion TLS refusée"
+    causes = list(_causes(error))
+    if any(isinstance(cause, NameResolutionError | socket.gaierror) for cause in causes):
+        return "nom d'hôte introuvable"
+    if any(isinstance(cause, ConnectionRefusedError) for cause in causes):
+        return "connexion refusée"
+    if isinstance(error, requests.ConnectionError):
+        return "connexion impossible ou interrompue"
+    return "erreur réseau"
+
+
+LISTEN_FAILURES = {
+    errno.EADDRINUSE: "port déjà utilisé",
+    errno.EACCES: "permission refusée",
+    errno.EADDRNOTAVAIL: "adresse indisponible",
+}
+
+
+def listen_failure(error: OSError) -> str:
+    return LISTEN_FAILURES.get(error.errno, f"erreur système {error.errno}")
 
 
 # --- Receiving the webhooks -----------------------------------------------------------------------------------
@@ -187,7 +228,9 @@ def start_receiver(*, port: int, secret: str, inbox: Inbox, tolerance_seconds: i
     try:
         server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     except OSError as error:
-        raise DemoError(f"Impossible d'écouter sur 127.0.0.1:{port} ({error.strerror}) : choisissez --port.") from error
+        raise DemoError(
+            f"Impossible d'écouter sur 127.0.0.1:{port} ({listen_failure(error)}) : choisissez --port."
+        ) from error
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="webhooks", daemon=True).start()
     return server
@@ -219,8 +262,8 @@ class Portal:
             except requests.RequestException as error:
                 if time.monotonic() > deadline:
                     raise DemoError(
-                        f"Le portail ne répond pas à {self.base_url} après {timeout:.0f} s ({type(error).__name__}) : "
-                        "est-il lancé (make run) ?"
+                        f"Le portail ne répond pas à {self.base_url} après {timeout:.0f} s "
+                        f"({network_failure(error)}) : est-il lancé (make run) ?"
                     ) from error
                 time.sleep(0.5)
 
@@ -233,7 +276,7 @@ class Portal:
                 timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
             )
         except requests.RequestException as error:
-            raise DemoError(f"Le portail ne répond pas à {self.base_url} ({type(error).__name__}).") from error
+            raise DemoError(f"Le portail ne répond pas à {self.base_url} ({network_failure(error)}).") from error
         if response.status_code != HTTPStatus.OK:
             code = _json(response).get("error", response.status_code)
             raise DemoError(
@@ -258,7 +301,7 @@ class Portal:
                     timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
                 )
             except requests.RequestException as error:
-                raise DemoError(f"Le portail ne répond pas ({method} {path} : {type(error).__name__}).") from error
+                raise DemoError(f"Le portail ne répond pas ({method} {path} : {network_failure(error)}).") from error
             if response.status_code == HTTPStatus.UNAUTHORIZED and not renewed:
                 self.token = None
                 continue
@@ -434,24 +477,85 @@ def listen(portal: Portal, inbox: Inbox, *, start: int) -> None:
                 print(f"Erreur : {error}", file=sys.stderr, flush=True)
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m platforms.demo_platform", description=DESCRIPTION)
-    parser.add_argument("--portal", default=DEFAULT_PORTAL, help="adresse du portail (défaut : %(default)s)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port des webhooks (défaut : %(default)s)")
-    parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
-    parser.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET)
-    parser.add_argument("--webhook-secret", default=DEFAULT_WEBHOOK_SECRET)
-    parser.add_argument("--siret", default=DEFAULT_SIRET, help="SIRET de l'entreprise candidate (défaut : %(default)s)")
-    parser.add_argument("--buyer-siret", default=DEFAULT_BUYER_SIRET, help="SIRET de l'organisation acheteuse")
-    parser.add_argument("--wait", type=float, default=120, help="attente du portail, en secondes")
-    parser.add_argument("--timeout", type=float, default=180, help="attente du dossier complet, en secondes")
-    parser.add_argument("--once", action="store_true", help="s'arrêter après le premier dossier (code 1 si échec)")
-    parser.add_argument(
+class FrenchHelpFormatter(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None) -> None:
+        super().add_usage(usage, actions, groups, prefix="utilisation : " if prefix is None else prefix)
+
+
+class FrenchArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str):
+        # argparse's own messages have no French catalogue: at least the frame of the line is French.
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog} : erreur : {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = FrenchArgumentParser(
+        prog="python -m platforms.demo_platform",
+        description=DESCRIPTION,
+        formatter_class=FrenchHelpFormatter,
+        add_help=False,
+    )
+    options = parser.add_argument_group("options")
+    options.add_argument("-h", "--help", action="help", help="afficher cette aide et quitter")
+    options.add_argument(
+        "--portal", metavar="ADRESSE", default=DEFAULT_PORTAL, help="adresse du portail (défaut : %(default)s)"
+    )
+    options.add_argument(
+        "--port", metavar="PORT", type=int, default=DEFAULT_PORT, help="port des webhooks (défaut : %(default)s)"
+    )
+    options.add_argument(
+        "--client-id",
+        metavar="IDENTIFIANT",
+        default=DEFAULT_CLIENT_ID,
+        help="identifiant du client de l'API (défaut : %(default)s)",
+    )
+    options.add_argument(
+        "--client-secret",
+        metavar="SECRET",
+        default=DEFAULT_CLIENT_SECRET,
+        help="secret du client de l'API (défaut : celui du client de démonstration de load_demo)",
+    )
+    options.add_argument(
+        "--webhook-secret",
+        metavar="SECRET",
+        default=DEFAULT_WEBHOOK_SECRET,
+        help="secret de signature des webhooks (défaut : celui de l'abonnement de démonstration de load_demo)",
+    )
+    options.add_argument(
+        "--siret", metavar="SIRET", default=DEFAULT_SIRET, help="SIRET de l'entreprise candidate (défaut : %(default)s)"
+    )
+    options.add_argument(
+        "--buyer-siret",
+        metavar="SIRET",
+        default=DEFAULT_BUYER_SIRET,
+        help="SIRET de l'organisation acheteuse (défaut : %(default)s)",
+    )
+    options.add_argument(
+        "--wait",
+        metavar="SECONDES",
+        type=float,
+        default=120,
+        help="attente du portail, en secondes (défaut : %(default)s)",
+    )
+    options.add_argument(
+        "--timeout",
+        metavar="SECONDES",
+        type=float,
+        default=180,
+        help="attente du dossier complet, en secondes (défaut : %(default)s)",
+    )
+    options.add_argument("--once", action="store_true", help="s'arrêter après le premier dossier (code 1 si échec)")
+    options.add_argument(
         "--keep-listening-on-error",
         action="store_true",
         help="en cas d'échec, l'afficher et rester à l'écoute (make run : un échec n'arrête pas le portail)",
     )
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -109,7 +109,8 @@ class WebhookDelivery(models.Model):
     event = models.CharField(_("événement"), max_length=64, choices=WebhookEvent)
     payload = models.JSONField(_("contenu"))
     status = models.CharField(_("état"), max_length=16, choices=Status, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(_("tentatives"), default=0)
+    # Of the current series only (back to 0 on a re-send, for the retry limit); the attempt rows keep numbering on.
+    attempts = models.PositiveSmallIntegerField(_("tentatives (série en cours)"), default=0)
     next_attempt_at = models.DateTimeField(_("prochaine tentative"), null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(_("dernière erreur"), max_length=255, blank=True)

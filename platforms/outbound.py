@@ -14,17 +14,17 @@ from __future__ import annotations
 import ipaddress
 import socket
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NameResolutionError, NewConnectionError
+
+from connectors.client import parse_retry_after
 
 USER_AGENT = "PasseMarche-Webhooks/1.0"
 # Enough of the answer for an excerpt of 1000 characters; the rest is never read.
@@ -177,21 +177,6 @@ class Answer:
     excerpt: str
 
 
-def retry_after_seconds(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, (when - timezone.now()).total_seconds())
-
-
 def post(*, url: str, body: bytes, headers: dict[str, str]) -> Answer:
     """POST `body` to `url`; any HTTP answer is returned (a redirect included, not followed), no answer raises
     an OutboundError. A new session each time: nothing pooled outlives a delivery (or a change of settings)."""
@@ -228,7 +213,7 @@ def post(*, url: str, body: bytes, headers: dict[str, str]) -> Answer:
                 head = b""  # the status is the answer; an unreadable body only leaves the excerpt empty
         return Answer(
             status=response.status_code,
-            retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
             excerpt=head.decode("utf-8", errors="replace")[:EXCERPT_CHARS],
         )
 

@@ -311,6 +311,7 @@ def _attempt_record(
         retried = bool(updated) and delay is not None
         WebhookAttempt.objects.create(
             delivery=delivery,
+            # Counted, not `delivery.attempts`: that one restarts at each re-send, the rows number every series.
             number=delivery.attempt_rows.count() + 1,
             url=delivery.endpoint.url[:1024],
             http_status=answer.status if answer is not None else None,
@@ -405,6 +406,10 @@ def client_webhook_endpoints(*, api_client: ApiClient) -> QuerySet[WebhookEndpoi
     return WebhookEndpoint.objects.filter(api_client=api_client, deleted_at__isnull=True).order_by("pk")
 
 
+URL_MAX_LENGTH = 1024
+SECRET_MAX_LENGTH = 128
+
+
 def webhook_events_clean(events: Iterable[str]) -> list[str]:
     wanted = list(dict.fromkeys(events))
     if not wanted:
@@ -419,19 +424,32 @@ def webhook_events_clean(events: Iterable[str]) -> list[str]:
     return wanted
 
 
-def webhook_endpoint_create(
-    *, api_client: ApiClient, url: str, events: Iterable[str], secret: str = "", is_active: bool = True
-) -> tuple[WebhookEndpoint, str]:
-    """A subscription; returns it with its signing secret in clear (generated when not given), to show once."""
+def webhook_subscription_check(*, url: str, events: Iterable[str], secret: str = "") -> list[str]:
+    """The rules of a subscription, for the API, the admin form and the creation itself: raises WebhookError (with
+    its field) at the first refusal; returns the events without duplicates. An empty secret is one to generate."""
+    if len(url) > URL_MAX_LENGTH:
+        raise WebhookError(
+            _("L'adresse ne doit pas dépasser %(count)s caractères.") % {"count": URL_MAX_LENGTH}, field="url"
+        )
     error = outbound.subscription_url_error(url)
     if error:
         raise WebhookError(error, field="url")
     events = webhook_events_clean(events)
-    secret = secret or secrets.token_urlsafe(SECRET_MIN_LENGTH)
-    if len(secret) < SECRET_MIN_LENGTH:
+    if secret and not SECRET_MIN_LENGTH <= len(secret) <= SECRET_MAX_LENGTH:
         raise WebhookError(
-            _("Le secret doit compter au moins %(count)s caractères.") % {"count": SECRET_MIN_LENGTH}, field="secret"
+            _("Le secret doit compter de %(min)s à %(max)s caractères.")
+            % {"min": SECRET_MIN_LENGTH, "max": SECRET_MAX_LENGTH},
+            field="secret",
         )
+    return events
+
+
+def webhook_endpoint_create(
+    *, api_client: ApiClient, url: str, events: Iterable[str], secret: str = "", is_active: bool = True
+) -> tuple[WebhookEndpoint, str]:
+    """A subscription; returns it with its signing secret in clear (generated when not given), to show once."""
+    events = webhook_subscription_check(url=url, events=events, secret=secret)
+    secret = secret or secrets.token_urlsafe(SECRET_MIN_LENGTH)
     endpoint = WebhookEndpoint.objects.create(
         api_client=api_client, url=url, events=events, secret=secret, is_active=is_active
     )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import time
 
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.utils import timezone
 from stdnum import luhn
 
+from candidatures import selectors
 from candidatures.models import Candidature, Contestation, ContestationAttachment, Document, ExclusionFlag, SourceFetch
 
 PDF = b"%PDF-1.4\n% attestation de test\n%%EOF\n"
@@ -91,3 +93,18 @@ def submit(candidature, *, receipt=b"%PDF-1.4 recepisse\n"):
 def finish_fetches(candidature, *, when=None):
     candidature.fetches.update(status=SourceFetch.Status.OK, fetched_at=when or timezone.now())
     Candidature.objects.filter(pk=candidature.pk).update(status=Candidature.Status.COMPLETE)
+
+
+def wait_complete(*candidatures: Candidature, timeout: float = 60) -> list[dict]:
+    """Wait for the real worker to assemble these candidatures' dossiers (polling the database); their dossier JSON
+    (passemarche.dossier/1), each asserted complete."""
+    deadline = time.monotonic() + timeout
+    pks = [candidature.pk for candidature in candidatures]
+    while time.monotonic() < deadline:
+        if not Candidature.objects.filter(pk__in=pks, status=Candidature.Status.IN_PROGRESS).exists():
+            break
+        time.sleep(0.2)
+    dossiers = [selectors.dossier_as_dict(candidature=selectors.candidature_for_dossier(pk=pk)) for pk in pks]
+    for dossier in dossiers:
+        assert dossier["status"] == Candidature.Status.COMPLETE, dossier["sources"]
+    return dossiers

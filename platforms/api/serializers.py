@@ -161,14 +161,18 @@ class FlagSerializer(serializers.Serializer):
     source = serializers.CharField()
 
 
-class DocumentSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+class DossierDocumentSerializer(serializers.Serializer):
     source = serializers.CharField()
     kind = serializers.CharField()
     sha256 = serializers.CharField()
     size = serializers.IntegerField()
     content_type = serializers.CharField()
     valid_until = serializers.DateField(allow_null=True)
+
+
+# A document of the candidature JSON: the dossier's, with where to download it.
+class DocumentSerializer(DossierDocumentSerializer):
+    id = serializers.IntegerField()
     url = serializers.SerializerMethodField()
 
     @extend_schema_field(OpenApiTypes.URI)
@@ -290,20 +294,7 @@ class SourceStatusSerializer(serializers.Serializer):
     fetched_at = serializers.DateTimeField(allow_null=True)
 
 
-class DossierDocumentSerializer(serializers.Serializer):
-    source = serializers.CharField()
-    kind = serializers.CharField()
-    sha256 = serializers.CharField()
-    size = serializers.IntegerField()
-    content_type = serializers.CharField()
-    valid_until = serializers.DateField(allow_null=True)
-
-
-class DossierFlagSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    severity = serializers.ChoiceField(choices=ExclusionFlag.Severity.choices)
-    ground = serializers.CharField(allow_blank=True)
-    source = serializers.CharField()
+class DossierFlagSerializer(FlagSerializer):
     evidence = serializers.DictField(help_text="Les éléments de preuve tels que la source les a donnés.")
 
 

@@ -86,16 +86,22 @@ class ApiView(APIView):
         return self.request.api_client
 
     @property
-    def requested_by(self) -> str:
-        """Who asked, in the audit trail of the upstream calls."""
-        return f"API : {self.client.name}"
+    def actor(self) -> str:
+        """Who acts, in the buyers' audit trail and in the trail of the upstream calls (`requested_by`)."""
+        return f"API : {self.client.name} ({self.request.auth.application.client_id})"
 
     def candidature(self, id: int) -> Candidature:
         return get_object_or_404(selectors.client_candidatures(client=self.client), pk=id)
 
+    def candidature_context(self, *, organisation) -> dict:
+        """The context of CandidatureSerializer: whether the organisation may see a non-diffusible identity, asked
+        once for a page."""
+        may_see = domain_selectors.may_see_protected_identity(organisation=organisation)
+        return {"request": self.request, "may_see_protected": may_see}
+
     def record(self, candidature: Candidature, action: str, detail: str = "") -> None:
         audit.dossier_access_record(
-            actor=f"API : {self.client.name} ({self.request.auth.application.client_id})",
+            actor=self.actor,
             organisation=candidature.consultation.organisation,
             candidature=candidature,
             action=action,
@@ -265,6 +271,12 @@ def _flag_condition(flag: str):
     return ~Exists(flags) if flag == "none" else Exists(flags.filter(severity=flag))
 
 
+def _of_consultation(consultation):
+    """The candidatures of a consultation already reached through the client's querysets (no second join to the
+    client), each pointing to that consultation object."""
+    return consultation.candidatures.select_related("company")
+
+
 class ConsultationCandidaturesView(ApiView):
     required_scopes = reads("candidatures:read") | {"POST": "candidatures:write"}
     pagination_class = Pagination
@@ -280,17 +292,14 @@ class ConsultationCandidaturesView(ApiView):
     def get(self, request, id: int):
         consultation = get_object_or_404(selectors.client_consultations(client=self.client), pk=id)
         filters = _valid(CandidatureFilters, request.query_params)
-        queryset = _with_rows(selectors.client_candidatures(client=self.client).filter(consultation=consultation))
+        queryset = _with_rows(_of_consultation(consultation))
         if filters.get("state"):
             queryset = queryset.filter(review.STATE_CONDITIONS[filters["state"]])
         if filters.get("flag"):
             queryset = queryset.filter(_flag_condition(filters["flag"]))
         paginator = Pagination()
         page = paginator.paginate_queryset(queryset.order_by("pk"), request, view=self)
-        context = {
-            "request": request,
-            "may_see_protected": domain_selectors.may_see_protected_identity(organisation=consultation.organisation),
-        }
+        context = self.candidature_context(organisation=consultation.organisation)
         return paginator.get_paginated_response(CandidatureSerializer(page, many=True, context=context).data)
 
     @extend_schema(
@@ -317,28 +326,18 @@ class ConsultationCandidaturesView(ApiView):
     def post(self, request, id: int):
         consultation = get_object_or_404(selectors.client_consultations(client=self.client), pk=id)
         siret = _valid(SiretInput, request.data)["siret"]
-        if not consultation.is_published:
-            raise ApiError(
-                code="consultation_not_published",
-                message=_("Cette consultation n'est pas publiée : publiez-la avant d'y inscrire des candidatures."),
-                status_code=409,
-            )
-        if consultation.is_closed and not consultation.candidatures.filter(siret=siret).exists():
-            raise ApiError(
-                code="deadline_passed",
-                message=_("La date limite de remise des candidatures est dépassée."),
-                status_code=409,
-            )
+        try:
+            dossiers.candidature_open_check(consultation=consultation, siret=siret)
+        except dossiers.DossierError as error:  # code: consultation_not_published or deadline_passed
+            raise ApiError(code=error.code, message=error.message, status_code=409) from error
         candidature, created = candidature_start(
-            consultation=consultation, siret=siret, requested_by=self.requested_by, owner=None
+            consultation=consultation, siret=siret, requested_by=self.actor, owner=None
         )
-        candidature = _with_rows(selectors.client_candidatures(client=self.client)).get(pk=candidature.pk)
-        context = {
-            "request": request,
-            "may_see_protected": domain_selectors.may_see_protected_identity(organisation=consultation.organisation),
-        }
+        candidature = _with_rows(_of_consultation(consultation)).get(pk=candidature.pk)
         return Response(
-            CandidatureSerializer(candidature, context=context).data,
+            CandidatureSerializer(
+                candidature, context=self.candidature_context(organisation=consultation.organisation)
+            ).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
@@ -354,10 +353,7 @@ class CandidatureDetailView(ApiView):
     )
     def get(self, request, id: int):
         candidature = get_object_or_404(_with_rows(selectors.client_candidatures(client=self.client)), pk=id)
-        context = {
-            "request": request,
-            "may_see_protected": not protected.hidden_from_buyers_of(candidature),
-        }
+        context = self.candidature_context(organisation=candidature.consultation.organisation)
         return Response(CandidatureSerializer(candidature, context=context).data)
 
 
@@ -376,8 +372,10 @@ class CandidatureDossierView(ApiView):
         responses={200: DossierSerializer} | AUTH_ERRORS | NOT_FOUND,
     )
     def get(self, request, id: int):
-        candidature = self.candidature(id)
-        dossier = domain_selectors.dossier_as_dict(candidature=domain_selectors.candidature_for_dossier(pk=id))
+        # Checked through the client's querysets (its pk only, else a 404), then loaded once with what the JSON shows.
+        get_object_or_404(selectors.client_candidatures(client=self.client).values("pk"), pk=id)
+        candidature = domain_selectors.candidature_for_dossier(pk=id)
+        dossier = domain_selectors.dossier_as_dict(candidature=candidature)
         if protected.hidden_from_buyers_of(candidature):
             dossier["company"] = protected.masked_company(dossier["company"])
         self.record(candidature, DossierAccess.Action.VIEW)
@@ -411,7 +409,7 @@ class CandidatureRefreshView(ApiView):
             )
         fetch.candidature = candidature
         try:
-            dossiers.fetch_restart(fetch=fetch, requested_by=self.requested_by)
+            dossiers.fetch_restart(fetch=fetch, requested_by=self.actor)
         except dossiers.DossierError as error:
             raise ApiError(code="refresh_refused", message=error.message, status_code=409) from error
         self.record(candidature, DossierAccess.Action.REFRESH, detail=source)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import requests
+from django.utils import timezone
+from django.utils.http import http_date
 
 from connectors import client, errors
+from connectors.client import parse_retry_after
 from connectors.types import DocumentLink, SourceResult
 
 from . import payloads
@@ -284,3 +287,30 @@ def test_a_document_link_is_recorded_without_its_query_string(http, call, call_r
 
     (record,) = call_records
     assert record.url == DOCUMENT_URL
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("120", 120.0),
+        (None, None),
+        ("", None),
+        ("bientôt", None),
+        ("-5", None),
+        ("1.5", 1.5),
+        ("inf", None),
+        ("nan", None),
+    ],
+)
+def test_retry_after_in_seconds(header, expected):
+    assert parse_retry_after(header) == expected
+
+
+def test_retry_after_as_an_http_date():
+    in_a_minute = http_date((timezone.now() + timedelta(seconds=60)).timestamp())
+
+    assert 55 <= parse_retry_after(in_a_minute) <= 60
+
+
+def test_retry_after_as_a_past_http_date_is_now():
+    assert parse_retry_after(http_date((timezone.now() - timedelta(seconds=60)).timestamp())) == 0.0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from candidatures import demo, selectors, services
 from candidatures.models import Candidature, SourceFetch, UpstreamCall
 from connectors.sandbox import personas
+from tests.builders import wait_complete
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -24,23 +24,9 @@ def _start(siret: str, reference: str = "INTEG-001") -> Candidature:
     return candidature
 
 
-def _wait_complete(*candidatures: Candidature, timeout: float = 60) -> list[dict]:
-    deadline = time.monotonic() + timeout
-    pks = [candidature.pk for candidature in candidatures]
-    while time.monotonic() < deadline:
-        statuses = set(Candidature.objects.filter(pk__in=pks).values_list("status", flat=True))
-        if statuses == {Candidature.Status.COMPLETE}:
-            break
-        time.sleep(0.2)
-    dossiers = [selectors.dossier_as_dict(candidature=selectors.candidature_for_dossier(pk=pk)) for pk in pks]
-    for dossier in dossiers:
-        assert dossier["status"] == "complete", dossier["sources"]
-    return dossiers
-
-
 def test_demo_company_dossier_completes_with_identity_turnover_and_certificates(celery_worker, faults):
     candidature = _start(personas.DEMO_SIRET)
-    (dossier,) = _wait_complete(candidature)
+    (dossier,) = wait_complete(candidature)
 
     # Every source of the consultation's pieces (a services market by default), not the whole registry.
     assert {key: source["status"] for key, source in dossier["sources"].items()} == {
@@ -66,7 +52,7 @@ def test_demo_company_dossier_completes_with_identity_turnover_and_certificates(
 def test_502_then_200_is_retried_and_completes_ok(celery_worker, faults):
     faults.add(path="/attestation_vigilance$", kind="status", status=502, times=1)
 
-    (dossier,) = _wait_complete(_start(personas.DEMO_SIRET, reference="INTEG-502"))
+    (dossier,) = wait_complete(_start(personas.DEMO_SIRET, reference="INTEG-502"))
 
     source = dossier["sources"]["urssaf_attestation_vigilance"]
     assert source["status"] == "ok"
@@ -82,7 +68,7 @@ def test_502_then_200_is_retried_and_completes_ok(celery_worker, faults):
 def test_429_then_200_honours_retry_after(celery_worker, faults):
     faults.add(path="/attestation_fiscale$", kind="status", status=429, times=1, retry_after=1)
 
-    (dossier,) = _wait_complete(_start(personas.DEMO_SIRET, reference="INTEG-429"))
+    (dossier,) = wait_complete(_start(personas.DEMO_SIRET, reference="INTEG-429"))
 
     assert dossier["sources"]["dgfip_attestation_fiscale"]["status"] == "ok"
     calls = list(
@@ -97,7 +83,7 @@ def test_429_then_200_honours_retry_after(celery_worker, faults):
 def test_malformed_json_ends_in_error_without_retry(celery_worker, faults):
     faults.add(path="/chiffres_affaires$", kind="malformed", times=None)
 
-    (dossier,) = _wait_complete(_start(personas.DEMO_SIRET, reference="INTEG-MALFORMED"))
+    (dossier,) = wait_complete(_start(personas.DEMO_SIRET, reference="INTEG-MALFORMED"))
 
     source = dossier["sources"]["dgfip_chiffres_affaires"]
     assert (source["status"], source["error_code"], source["attempts"]) == ("error", "malformed", 1)
@@ -108,7 +94,7 @@ def test_malformed_json_ends_in_error_without_retry(celery_worker, faults):
 def test_html_page_instead_of_pdf_is_refused_and_not_stored(celery_worker, faults):
     faults.add(path="attestation_vigilance_test", kind="html_document", times=None)
 
-    (dossier,) = _wait_complete(_start(personas.DEMO_SIRET, reference="INTEG-HTML"))
+    (dossier,) = wait_complete(_start(personas.DEMO_SIRET, reference="INTEG-HTML"))
 
     source = dossier["sources"]["urssaf_attestation_vigilance"]
     assert (source["status"], source["error_code"]) == ("error", "document_invalide")
@@ -117,7 +103,7 @@ def test_html_page_instead_of_pdf_is_refused_and_not_stored(celery_worker, fault
 
 
 def test_unknown_siret_ends_not_found_everywhere_it_is_unknown(celery_worker, faults):
-    (dossier,) = _wait_complete(_start(personas.UNKNOWN_SIRET, reference="INTEG-UNKNOWN"))
+    (dossier,) = wait_complete(_start(personas.UNKNOWN_SIRET, reference="INTEG-UNKNOWN"))
 
     assert dossier["sources"]["insee_etablissement"]["status"] == "not_found"
     assert dossier["sources"]["insee_etablissement"]["http_status"] == 404
@@ -131,7 +117,7 @@ def test_flags_urssaf_refusal_closed_establishment_and_liquidation(celery_worker
         _start(personas.LIQUIDATION_SIRET, reference="INTEG-FLAGS"),
     )
 
-    dossiers = _wait_complete(refused, closed, liquidation)
+    dossiers = wait_complete(refused, closed, liquidation)
 
     codes = [{flag["code"] for flag in dossier["exclusion_flags"]} for dossier in dossiers]
     assert codes[0] == {"urssaf_refus"}
@@ -146,7 +132,7 @@ def test_twenty_candidatures_written_by_eight_concurrent_tasks_all_complete(cele
     """The embedded default (SQLite, WAL, immediate transactions) holds 8 concurrent writers."""
     candidatures = [_start(personas.DEMO_SIRET, reference=f"INTEG-LOAD-{index}") for index in range(20)]
 
-    _wait_complete(*candidatures, timeout=120)
+    wait_complete(*candidatures, timeout=120)
 
     failures = SourceFetch.objects.filter(candidature__in=candidatures).exclude(status=SourceFetch.Status.OK)
     assert list(failures.values_list("source", "error_code")) == []
@@ -211,7 +197,7 @@ def test_assemble_dossier_sources_option_leaves_the_others_unauthorized_and_unca
 def test_an_upstream_timeout_is_retried_and_completes_ok(celery_worker, faults):
     faults.add(path="/v4/insee/sirene/unites_legales/", kind="timeout", delay=3.0, times=1)
 
-    (dossier,) = _wait_complete(_start(personas.DEMO_SIRET, reference="INTEG-TIMEOUT"))
+    (dossier,) = wait_complete(_start(personas.DEMO_SIRET, reference="INTEG-TIMEOUT"))
 
     source = dossier["sources"]["insee_unite_legale"]
     assert (source["status"], source["attempts"]) == ("ok", 2)
@@ -296,7 +282,7 @@ def test_btp_company_not_up_to_date_is_refused_by_cibtp_and_probtp(celery_worker
         consultation=consultation, siret=personas.BTP_NON_A_JOUR_SIRET, requested_by="test"
     )
 
-    (dossier,) = _wait_complete(candidature)
+    (dossier,) = wait_complete(candidature)
 
     sources = dossier["sources"]
     assert (sources["cibtp_attestation"]["status"], sources["cibtp_attestation"]["attempts"]) == ("refused", 1)
@@ -325,7 +311,7 @@ def test_engineering_company_has_its_opqibi_qualification_and_qualiopi_certifica
         pieces=["qualification_opqibi", "certification_qualiopi"],
     )
 
-    (dossier,) = _wait_complete(candidature)
+    (dossier,) = wait_complete(candidature)
 
     statuses = {key: source["status"] for key, source in dossier["sources"].items()}
     assert statuses == {
@@ -362,7 +348,7 @@ def test_qualifelec_image_and_inpi_bilans_are_stored_and_msa_unknown_is_not_foun
         pieces=["capacite_economique", "certificat_qualifelec", "conformite_msa"],
     )
 
-    (dossier,) = _wait_complete(candidature)
+    (dossier,) = wait_complete(candidature)
 
     sources = dossier["sources"]
     assert (sources["qualifelec"]["status"], sources["inpi_actes_bilans"]["status"]) == ("ok", "ok")
@@ -382,7 +368,7 @@ def test_qualifelec_image_and_inpi_bilans_are_stored_and_msa_unknown_is_not_foun
 def test_construction_company_has_its_rge_certificates_from_ademe(celery_worker, faults):
     candidature = _start_with_pieces(personas.BTP_SIRET, reference="INTEG-RGE", pieces=["certification_rge"])
 
-    (dossier,) = _wait_complete(candidature)
+    (dossier,) = wait_complete(candidature)
 
     assert dossier["sources"]["ademe_rge"]["status"] == "ok"
     rge = selectors.stored_results(candidature=candidature, sources=("ademe_rge",))["ademe_rge"]

@@ -10,9 +10,12 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from candidatures import services
+from candidatures.models import CompanyIdentity
 from platforms import services as platform_services
 from platforms import webhooks
 from tests.builders import add_document
+from tests.platforms.helpers import bearer_client
+from tests.platforms.receiver import Receiver, Reply
 
 
 @dataclass
@@ -58,17 +61,14 @@ def token(client, platform) -> str:
 @pytest.fixture
 def api_http(token) -> APIClient:
     """DRF's test client, authenticated with a bearer token of `platform`, sending JSON."""
-    http = APIClient()
-    http.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    http.default_format = "json"
-    return http
+    return bearer_client(token)
 
 
 @pytest.fixture
 def queued(monkeypatch):
-    """The delivery ids `platforms.webhooks` enqueues, recorded instead of sent to the broker."""
-    sent: list[int] = []
-    monkeypatch.setattr(webhooks, "_enqueue", lambda delivery_id, countdown=None: sent.append(delivery_id))
+    """The (delivery id, countdown) pairs `platforms.webhooks` enqueues, recorded instead of sent to the broker."""
+    sent: list[tuple[int, float | None]] = []
+    monkeypatch.setattr(webhooks, "_enqueue", lambda delivery_id, countdown=None: sent.append((delivery_id, countdown)))
     return sent
 
 
@@ -83,10 +83,7 @@ def scoped_http(client, make_api_client, buyer):
             scopes=scopes,
             name="Plateforme restreinte",
         )
-        http = APIClient()
-        http.credentials(HTTP_AUTHORIZATION=f"Bearer {obtain_token(client, credentials)['access_token']}")
-        http.default_format = "json"
-        return http
+        return bearer_client(obtain_token(client, credentials)["access_token"])
 
     return make
 
@@ -98,3 +95,35 @@ def foreign_candidature(other_org, start):
     candidature = start(consultation, "73282932000074")
     add_document(candidature, source="urssaf_attestation_vigilance", kind="attestation_vigilance")
     return candidature
+
+
+@pytest.fixture
+def make_non_diffusible(db):
+    """`make_non_diffusible(candidature)`: its company becomes non-diffusible (a protected name, address and
+    officers), returned as its CompanyIdentity."""
+
+    def make(candidature) -> CompanyIdentity:
+        return CompanyIdentity.objects.create(
+            candidature=candidature,
+            raison_sociale="SOCIÉTÉ DISCRÈTE",
+            adresse="3 rue des Secrets 75001 Paris",
+            diffusible=False,
+            dirigeants=[{"nom": "MARTIN", "prenoms": "Jeanne", "qualite": "Présidente"}],
+        )
+
+    return make
+
+
+@pytest.fixture
+def receive():
+    """`receive(500, 200)` → a started Receiver; every receiver is stopped after the test."""
+    started: list[Receiver] = []
+
+    def start(*replies: int | Reply) -> Receiver:
+        receiver = Receiver(*replies).start()
+        started.append(receiver)
+        return receiver
+
+    yield start
+    for receiver in started:
+        receiver.stop()

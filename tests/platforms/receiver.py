@@ -1,8 +1,8 @@
 """A real HTTP receiver for the webhook tests: a platform's endpoint on loopback.
 
 It records each request as received (raw body, headers) and answers a scripted sequence of replies, e.g.
-`receive(500, 500, 200)`; once the script is used up it answers 200. A reply may also carry headers, a body, or a
-delay before answering (longer than the read timeout: a timeout).
+`receive(500, 500, 200)` (the fixture is in conftest.py); once the script is used up it answers 200. A reply may
+also carry headers, a body, or a delay before answering (longer than the read timeout: a timeout).
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-import pytest
 
 
 @dataclass(frozen=True)
@@ -103,18 +101,3 @@ class Receiver:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
-
-
-@pytest.fixture
-def receive():
-    """`receive(500, 200)` → a started Receiver; every receiver is stopped after the test."""
-    started: list[Receiver] = []
-
-    def start(*replies: int | Reply) -> Receiver:
-        receiver = Receiver(*replies).start()
-        started.append(receiver)
-        return receiver
-
-    yield start
-    for receiver in started:
-        receiver.stop()

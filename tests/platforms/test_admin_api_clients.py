@@ -11,7 +11,6 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import Group
-from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 from oauth2_provider.models import AccessToken, Application, Grant, IDToken, RefreshToken
@@ -26,7 +25,8 @@ pytestmark = pytest.mark.django_db
 
 OPERATOR = "Opérateurs (lecture seule)"
 HABILITATION_ADMIN = "Administrateurs des habilitations"
-SHOWN = re.compile(r"Identifiant client : (\S+) — secret : (\S+) — copiez-le maintenant, il ne sera plus affiché\.")
+SHOWN = re.compile(r'<input type="text" id="shown-client_id" [^>]*value="([^"]+)" readonly')
+SHOWN_SECRET = re.compile(r'<input type="text" id="shown-secret" [^>]*value="([^"]+)" readonly')
 
 
 def add_url() -> str:
@@ -50,11 +50,10 @@ def staff_client(username: str, *, group: str) -> Client:
 
 
 def shown_secret(response) -> tuple[str, str]:
-    """(client_id, secret) from the one message that shows them; fails unless there is exactly one."""
-    found = [SHOWN.search(str(message)) for message in get_messages(response.wsgi_request)]
-    matches = [match for match in found if match]
-    assert len(matches) == 1, [str(message) for message in get_messages(response.wsgi_request)]
-    return matches[0].group(1), matches[0].group(2)
+    """(client_id, secret) from the read-only fields of the page that shows them once."""
+    assert response.templates[0].name == "admin/platforms/secret_shown_once.html"
+    page = response.content.decode()
+    return SHOWN.search(page).group(1), SHOWN_SECRET.search(page).group(1)
 
 
 def change_post(client: ApiClient, **overrides) -> dict:

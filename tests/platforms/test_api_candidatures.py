@@ -14,6 +14,7 @@ from candidatures import selectors, services
 from candidatures.models import Candidature, CompanyIdentity, Consultation, DossierAccess, ExclusionFlag, SourceFetch
 from connectors.identifiers import InvalidIdentifier, validate_siret
 from tests.builders import add_document, add_flag, finish_fetches, make_user, submit, valid_sirets
+from tests.platforms.helpers import actor
 
 pytestmark = pytest.mark.django_db
 
@@ -23,20 +24,6 @@ OTHER_SIRET = "73282932000074"
 
 def candidatures_url(consultation) -> str:
     return f"/api/v1/consultations/{consultation.pk}/candidatures/"
-
-
-def make_non_diffusible(candidature) -> CompanyIdentity:
-    return CompanyIdentity.objects.create(
-        candidature=candidature,
-        raison_sociale="SOCIÉTÉ DISCRÈTE",
-        adresse="3 rue des Secrets 75001 Paris",
-        diffusible=False,
-        dirigeants=[{"nom": "MARTIN", "prenoms": "Jeanne", "qualite": "Présidente"}],
-    )
-
-
-def actor(platform) -> str:
-    return f"API : {platform.client.name} ({platform.client_id})"
 
 
 # --- Create ------------------------------------------------------------------------------------------------
@@ -51,7 +38,7 @@ def test_creating_starts_the_candidature_for_the_platform(
     assert response.status_code == 201
     candidature = Candidature.objects.get(consultation=published, siret=SIRET)
     assert candidature.owner is None
-    assert candidature.requested_by == f"API : {platform.client.name}"
+    assert candidature.requested_by == actor(platform)
     assert sorted(enqueued) == sorted(candidature.fetches.values_list("pk", flat=True))
     answer = response.json()
     assert answer["id"] == candidature.pk
@@ -208,7 +195,7 @@ def test_the_list_is_paginated(api_http, published, start):
 
 @pytest.mark.parametrize("count", [1, 30])
 def test_a_page_costs_the_same_queries_whatever_its_length(
-    api_http, published, start, django_assert_max_num_queries, count
+    api_http, published, start, make_non_diffusible, django_assert_max_num_queries, count
 ):
     for siret in valid_sirets(count):
         candidature = start(published, siret)
@@ -247,7 +234,7 @@ def test_a_submitted_candidature_links_its_receipt(api_http, published, start):
 
 
 def test_a_non_diffusible_name_is_hidden_from_an_organisation_without_the_habilitation(
-    api_http, buyer, published, start
+    api_http, buyer, published, start, make_non_diffusible
 ):
     candidature = start(published, SIRET)
     make_non_diffusible(candidature)
@@ -290,7 +277,7 @@ def test_the_dossier_is_the_json_of_assemble_dossier_and_its_reading_is_audited(
     )
 
 
-def test_the_dossier_masks_a_non_diffusible_identity(api_http, buyer, candidature):
+def test_the_dossier_masks_a_non_diffusible_identity(api_http, buyer, candidature, make_non_diffusible):
     make_non_diffusible(candidature)
 
     masked = api_http.get(f"/api/v1/candidatures/{candidature.pk}/dossier/").json()["company"]
@@ -323,7 +310,7 @@ def test_a_refresh_puts_the_source_back_to_pending_for_the_platform(
     fetch.refresh_from_db()
     assert fetch.status == SourceFetch.Status.PENDING
     assert list(enqueued) == [fetch.pk]
-    assert enqueued.requested_by == [f"API : {platform.client.name}"]
+    assert enqueued.requested_by == [actor(platform)]
     access = DossierAccess.objects.get()
     assert (access.action, access.detail, access.user_email) == (
         "refresh",

@@ -205,3 +205,17 @@ def test_a_null_body_is_explained_in_french(api_http):
     assert response.json()["fields"] == {
         "non_field_errors": ["Le corps de la requête est vide : envoyez un objet JSON."]
     }
+
+
+def test_an_unexpected_error_is_a_json_500_in_french(api_http, monkeypatch, caplog):
+    def broken(**kwargs):
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr("platforms.selectors.client_consultations", broken)
+
+    response = api_http.get("/api/v1/consultations/")
+
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"code": "server_error", "message": "Erreur interne : réessayez plus tard."}
+    assert "database on fire" in caplog.text

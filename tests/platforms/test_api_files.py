@@ -9,8 +9,9 @@ import zipfile
 import pytest
 from pypdf import PdfReader
 
-from candidatures.models import CompanyIdentity, DossierAccess
+from candidatures.models import DossierAccess
 from tests.builders import PDF, add_document, submit
+from tests.platforms.helpers import actor
 
 pytestmark = pytest.mark.django_db
 
@@ -22,20 +23,8 @@ def document(candidature):
     return add_document(candidature, source="urssaf_attestation_vigilance", kind="attestation_vigilance")
 
 
-@pytest.fixture
-def non_diffusible(candidature):
-    CompanyIdentity.objects.create(
-        candidature=candidature, raison_sociale="SOCIÉTÉ DISCRÈTE", adresse="3 rue des Secrets", diffusible=False
-    )
-    return candidature
-
-
 def content(response) -> bytes:
     return b"".join(response.streaming_content)
-
-
-def actor(platform) -> str:
-    return f"API : {platform.client.name} ({platform.client_id})"
 
 
 # --- Documents ---------------------------------------------------------------------------------------------
@@ -110,7 +99,10 @@ def test_a_receipt_that_cannot_be_rendered_now_is_a_json_503(api_http, candidatu
     assert not DossierAccess.objects.exists()
 
 
-def test_an_organisation_without_the_habilitation_gets_a_receipt_without_the_identity(api_http, non_diffusible):
+def test_an_organisation_without_the_habilitation_gets_a_receipt_without_the_identity(
+    api_http, candidature, make_non_diffusible
+):
+    non_diffusible = make_non_diffusible(candidature).candidature
     submit(non_diffusible, receipt=RECEIPT)
 
     response = api_http.get(f"/api/v1/candidatures/{non_diffusible.pk}/receipt/")
@@ -124,8 +116,9 @@ def test_an_organisation_without_the_habilitation_gets_a_receipt_without_the_ide
 
 
 def test_a_habilitated_organisation_gets_the_stored_receipt_of_a_non_diffusible_company(
-    api_http, buyer, non_diffusible
+    api_http, buyer, candidature, make_non_diffusible
 ):
+    non_diffusible = make_non_diffusible(candidature).candidature
     submit(non_diffusible, receipt=RECEIPT)
     buyer.habilitations.update(protected_data=True)
 
@@ -152,7 +145,8 @@ def test_the_zip_is_streamed_with_every_file_and_audited(api_http, platform, can
     assert (access.action, access.user_email) == ("zip", actor(platform))
 
 
-def test_the_zip_of_a_non_diffusible_company_says_the_identity_is_left_out(api_http, non_diffusible):
+def test_the_zip_of_a_non_diffusible_company_says_the_identity_is_left_out(api_http, candidature, make_non_diffusible):
+    non_diffusible = make_non_diffusible(candidature).candidature
     submit(non_diffusible, receipt=RECEIPT)
 
     response = api_http.get(f"/api/v1/candidatures/{non_diffusible.pk}/zip/")

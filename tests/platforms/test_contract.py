@@ -6,8 +6,6 @@ schemathesis reading the served schema. Bounded: a few examples per operation, a
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import requests
 import schemathesis
@@ -16,9 +14,10 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 
 from candidatures import demo, services
-from candidatures.models import Candidature, ExclusionFlag
+from candidatures.models import ExclusionFlag
 from connectors.sandbox import personas
 from platforms import services as platform_services
+from tests.builders import wait_complete
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -48,11 +47,7 @@ def live_api(live_server, settings, upstream, celery_worker):
         services.candidature_start(consultation=consultation, siret=siret, requested_by="contrat")[0]
         for siret in SIRETS
     ]
-    deadline = time.monotonic() + 90
-    pks = [candidature.pk for candidature in candidatures]
-    while Candidature.objects.filter(pk__in=pks, status=Candidature.Status.IN_PROGRESS).exists():
-        assert time.monotonic() < deadline, "the worker did not assemble the dossiers in time"
-        time.sleep(0.2)
+    wait_complete(*candidatures, timeout=90)
     token = requests.post(
         f"{live_server.url}/api/oauth/token/",
         data={"grant_type": "client_credentials"},

@@ -103,6 +103,59 @@ def test_a_replayed_webhook_with_an_old_timestamp_is_answered_401(receiver):
     assert inbox.events == []
 
 
+def raw_post(port: int, path: str, headers: dict[str, str], body: bytes = b"") -> int:
+    """A POST as written, without the Content-Length http.client would add; its status."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.putrequest("POST", path)
+        for name, value in headers.items():
+            connection.putheader(name, value)
+        connection.endheaders(body or None)
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_a_webhook_to_another_path_is_answered_404(receiver):
+    port, inbox = receiver
+
+    assert raw_post(port, "/ailleurs/", {"Content-Length": "2"}, b"{}") == 404
+    assert inbox.events == []
+
+
+def test_a_webhook_without_its_length_is_answered_411(receiver):
+    port, inbox = receiver
+
+    assert raw_post(port, "/webhooks/", {}) == 411
+    assert inbox.events == []
+
+
+def test_a_webhook_too_large_is_answered_413_unread(receiver):
+    port, inbox = receiver
+
+    assert raw_post(port, "/webhooks/", {"Content-Length": str(demo_platform.MAX_BODY_BYTES + 1)}) == 413
+    assert inbox.events == []
+
+
+def test_a_signed_webhook_that_is_not_json_is_answered_400(receiver):
+    port, inbox = receiver
+    body, timestamp = b"pas du json", int(time.time())
+
+    status = raw_post(
+        port,
+        "/webhooks/",
+        {
+            "Content-Length": str(len(body)),
+            "X-Passemarche-Timestamp": str(timestamp),
+            "X-Signature-SHA256": sign(secret=SECRET, body=body, timestamp=timestamp),
+        },
+        body,
+    )
+
+    assert status == 400
+    assert inbox.events == []
+
+
 def test_a_webhook_delivered_twice_is_received_once(receiver, capsys):
     port, inbox = receiver
     payload = event()
@@ -112,16 +165,6 @@ def test_a_webhook_delivered_twice_is_received_once(receiver, capsys):
 
     assert inbox.events == [payload]
     assert f"Webhook déjà reçu, ignoré (livraison {payload['id']})" in capsys.readouterr().out
-
-
-def test_the_defaults_are_the_demo_platform_of_load_demo():
-    assert demo_platform.DEFAULT_CLIENT_ID == demo.DEMO_PLATFORM_CLIENT_ID
-    assert demo_platform.DEFAULT_CLIENT_SECRET == demo.DEMO_PLATFORM_CLIENT_SECRET
-    assert demo_platform.DEFAULT_WEBHOOK_SECRET == demo.DEMO_PLATFORM_WEBHOOK_SECRET
-    assert f"http://127.0.0.1:{demo_platform.DEFAULT_PORT}/webhooks/" == demo.DEMO_PLATFORM_WEBHOOK_URL
-    assert demo_platform.DEFAULT_BUYER_SIRET == demo.DEMO_BUYER_SIRET
-    assert demo_platform.REFERENCE == demo.DEMO_PLATFORM_CONSULTATION_REFERENCE
-    assert demo_platform.DEFAULT_SIRET == personas.DEMO_SIRET
 
 
 def test_the_summary_names_a_protected_identity_without_revealing_it():
@@ -141,6 +184,19 @@ def test_the_summary_names_a_protected_identity_without_revealing_it():
     assert "    - [exclusion] urssaf_refus (urssaf)" in lines
 
 
+def test_the_help_is_in_french_and_describes_every_option(capsys):
+    with pytest.raises(SystemExit) as exited:
+        demo_platform.main(["--help"])
+
+    out = capsys.readouterr().out
+    assert exited.value.code == 0
+    assert out.startswith("utilisation : python -m platforms.demo_platform")
+    assert "-h, --help            afficher cette aide et quitter" in out
+    assert "usage:" not in out and "show this help" not in out
+    options = [action for action in demo_platform.build_parser()._actions if action.option_strings]
+    assert [action.dest for action in options if not action.help] == []
+
+
 def run_main(*arguments: str) -> int:
     return demo_platform.main(["--port", str(free_port()), "--wait", "0.5", "--timeout", "0.5", *arguments])
 
@@ -149,7 +205,9 @@ def test_an_unreachable_portal_ends_with_code_1_and_a_french_message(capsys):
     code = run_main("--once", "--portal", f"http://127.0.0.1:{free_port()}")
 
     assert code == 1
-    assert "Erreur : Le portail ne répond pas à http://127.0.0.1:" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "Erreur : Le portail ne répond pas à http://127.0.0.1:" in err
+    assert "(connexion refusée) : est-il lancé (make run) ?" in err
 
 
 def test_a_port_already_taken_ends_with_code_1(capsys):
@@ -159,7 +217,7 @@ def test_a_port_already_taken_ends_with_code_1(capsys):
         code = demo_platform.main(["--once", "--port", str(taken.getsockname()[1]), "--portal", PORTAL])
 
     assert code == 1
-    assert "Impossible d'écouter sur 127.0.0.1:" in capsys.readouterr().err
+    assert "(port déjà utilisé) : choisissez --port." in capsys.readouterr().err
 
 
 @pytest.fixture
@@ -275,6 +333,38 @@ def test_a_dossier_already_complete_is_refreshed_and_its_new_webhook_awaited(por
     assert "Dossier déjà complet : nouvelle récupération de la source insee_etablissement demandée." in out
     assert "Webhook vérifié : candidature.dossier_complete — candidature 7" in out
     assert "  raison sociale : SOCIETE NATIONALE SNCF" in out
+
+
+def test_listening_renews_an_expired_token_and_reads_the_dossier(capsys):
+    class OneEvent(demo_platform.Inbox):
+        """Ends the endless listening (as Ctrl-C does) once its events are read."""
+
+        def wait_for(self, predicate, *, timeout, start=0):
+            if start >= len(self.events):
+                raise KeyboardInterrupt
+            return super().wait_for(predicate, timeout=0, start=start)
+
+    inbox = OneEvent()
+    inbox.add(delivery="d-1", event=event())
+    portal = demo_platform.Portal(base_url=PORTAL, client_id="id", client_secret="secret")
+    portal.token = "jeton-expire"
+    dossier_url = f"{PORTAL}/api/v1/candidatures/7/dossier/"
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, dossier_url, status=401, json={"code": "invalid_token"})
+        mock.add(responses.POST, f"{PORTAL}/api/oauth/token/", json={"access_token": "jeton-neuf", "expires_in": 3600})
+        mock.add(
+            responses.GET,
+            dossier_url,
+            match=[responses.matchers.header_matcher({"Authorization": "Bearer jeton-neuf"})],
+            json={"siret": personas.DEMO_SIRET, "status": "complete", "company": {"raison_sociale": "SNCF"}},
+        )
+
+        with pytest.raises(KeyboardInterrupt):
+            demo_platform.listen(portal, inbox, start=0)
+
+        assert [call.request.method for call in mock.calls] == ["GET", "POST", "GET"]
+    assert portal.token == "jeton-neuf"
+    assert "  raison sociale : SNCF" in capsys.readouterr().out
 
 
 # --- On the live stack ----------------------------------------------------------------------------------------

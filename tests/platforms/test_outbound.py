@@ -7,17 +7,11 @@ seen to (the receiver records it); private and link-local addresses are refused 
 from __future__ import annotations
 
 import socket
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
-from django.utils.http import http_date
 
 from platforms import outbound
-from tests.platforms import receiver as receivers
 from tests.platforms.receiver import Reply
-
-receive = receivers.receive
 
 BODY = b'{"type":"consultation.published"}'
 
@@ -30,6 +24,12 @@ def production(settings):
 
 def post(url: str) -> outbound.Answer:
     return outbound.post(url=url, body=BODY, headers={"Content-Type": "application/json"})
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # closed once the block ends: nothing listens there
 
 
 def test_a_post_reaches_the_receiver_with_the_body_and_our_user_agent(receive):
@@ -56,6 +56,67 @@ def test_in_production_loopback_is_refused_before_anything_is_sent(receive, prod
 
     assert refused.value.retryable is False
     assert "adresse locale, privée ou réservée" in refused.value.message
+    assert receiver.received == []
+
+
+# The production path of the guard (`_checked_socket`) over real sockets: loopback is made to count as public, so
+# the connection really goes to the checked address, the local receiver.
+real_address_is_public = outbound.address_is_public
+
+
+@pytest.fixture
+def loopback_is_public(production, monkeypatch):
+    """Production settings, where 127.0.0.1 passes the address check; the addresses checked are recorded."""
+    checked: list[str] = []
+
+    def is_public(address: str) -> bool:
+        checked.append(address)
+        return address == "127.0.0.1" or real_address_is_public(address)
+
+    monkeypatch.setattr(outbound, "address_is_public", is_public)
+    return checked
+
+
+def test_in_production_a_post_goes_to_the_checked_address_and_its_peer_is_checked_again(receive, loopback_is_public):
+    receiver = receive(Reply(status=202, body=b"merci"))
+
+    answer = post(receiver.url)
+
+    assert (answer.status, answer.excerpt) == (202, "merci")
+    assert [received.body for received in receiver.received] == [BODY]
+    assert loopback_is_public == ["127.0.0.1", "127.0.0.1"]  # the resolved address, then the connected peer
+
+
+def test_in_production_a_read_timeout_applies_to_the_checked_socket(receive, loopback_is_public, settings):
+    settings.WEBHOOK_READ_TIMEOUT = 0.3
+    receiver = receive(Reply(status=200, delay=3))
+
+    with pytest.raises(outbound.Timeout):
+        post(receiver.url)
+
+    assert len(receiver.received) == 1
+
+
+def test_in_production_a_refused_connection_is_a_retryable_failure(loopback_is_public):
+    port = closed_port()
+
+    with pytest.raises(outbound.ConnectionFailed) as failed:
+        post(f"http://127.0.0.1:{port}/hook")
+
+    assert failed.value.retryable is True
+    assert loopback_is_public == ["127.0.0.1"]  # checked, connected to, refused: no peer to check
+
+
+def test_in_production_a_peer_that_is_not_public_is_refused_after_the_connection(receive, production, monkeypatch):
+    receiver = receive(200)
+    answers = iter([True, False])  # the resolved address passes, the peer actually connected to does not
+    monkeypatch.setattr(outbound, "address_is_public", lambda address: next(answers))
+
+    with pytest.raises(outbound.ForbiddenAddress) as refused:
+        post(receiver.url)
+
+    assert refused.value.address == "127.0.0.1"
+    assert refused.value.retryable is False
     assert receiver.received == []
 
 
@@ -137,9 +198,7 @@ def test_no_answer_within_the_read_timeout_is_a_retryable_timeout(receive, setti
 
 
 def test_a_refused_connection_is_a_retryable_failure():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed once the block ends: nothing listens there
+    port = closed_port()
 
     with pytest.raises(outbound.ConnectionFailed) as failed:
         post(f"http://127.0.0.1:{port}/hook")
@@ -153,20 +212,6 @@ def test_the_excerpt_keeps_the_first_1000_characters(receive):
     answer = post(receiver.url)
 
     assert answer.excerpt == "é" * 1000
-
-
-@pytest.mark.parametrize(
-    ("header", "expected"),
-    [("120", 120.0), (None, None), ("", None), ("bientôt", None), ("-5", None)],
-)
-def test_retry_after_in_seconds(header, expected):
-    assert outbound.retry_after_seconds(header) == expected
-
-
-def test_retry_after_as_an_http_date():
-    in_a_minute = http_date((timezone.now() + timedelta(seconds=60)).timestamp())
-
-    assert 55 <= outbound.retry_after_seconds(in_a_minute) <= 60
 
 
 @pytest.mark.parametrize(

@@ -7,15 +7,13 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from candidatures import consultations
 from platforms import tasks, webhooks
-from platforms.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from platforms.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tests.builders import make_user
-from tests.platforms import receiver as receivers
+from tests.platforms.helpers import publish_to_subscriber
 
 pytestmark = pytest.mark.django_db
 
-receive = receivers.receive
 
 SECRET = "secret-de-la-plateforme-" + "z" * 24
 CHANGELIST = reverse("admin:platforms_webhookdelivery_changelist")
@@ -32,12 +30,8 @@ def admin_http(client, django_user_model):
 def failed_delivery(receive, platform, consultation, queued, django_capture_on_commit_callbacks):
     """A publication notified to a receiver that answered 400: failed after one attempt. Then it answers 200."""
     receiver = receive(400, 200)
-    webhooks.webhook_endpoint_create(
-        api_client=platform.client, url=receiver.url, events=[WebhookEvent.CONSULTATION_PUBLISHED], secret=SECRET
-    )
     with django_capture_on_commit_callbacks(execute=True):
-        consultations.consultation_publish(consultation=consultation)
-    delivery = WebhookDelivery.objects.get()
+        delivery = publish_to_subscriber(platform=platform, consultation=consultation, url=receiver.url, secret=SECRET)
     assert tasks.deliver_webhook.run(delivery.pk) == WebhookDelivery.Status.FAILED
     queued.clear()
     delivery.receiver = receiver
@@ -60,13 +54,18 @@ def test_resending_starts_a_new_series_and_keeps_the_old_attempts(
     assert "1 notification remise en file d&#x27;envoi." in response.content.decode()
     failed_delivery.refresh_from_db()
     assert (failed_delivery.status, failed_delivery.attempts, failed_delivery.last_error) == ("pending", 0, "")
-    assert queued == [failed_delivery.pk]
+    assert queued == [(failed_delivery.pk, None)]
 
     assert tasks.deliver_webhook.run(failed_delivery.pk) == WebhookDelivery.Status.DELIVERED
 
     rows = list(WebhookAttempt.objects.filter(delivery=failed_delivery).values_list("number", "http_status"))
     assert rows == [(1, 400), (2, 200)]
     assert len(failed_delivery.receiver.received) == 2
+    # The counter of the delivery is the current series', the rows number every attempt: the page says which.
+    failed_delivery.refresh_from_db()
+    assert failed_delivery.attempts == 1
+    page = admin_http.get(reverse("admin:platforms_webhookdelivery_change", args=[failed_delivery.pk]))
+    assert "Tentatives (série en cours)" in page.content.decode()
 
 
 def test_a_delivery_being_sent_is_not_resent(admin_http, failed_delivery, queued, django_capture_on_commit_callbacks):
@@ -147,7 +146,11 @@ def test_creating_a_subscription_shows_its_generated_secret_once(admin_http, pla
     assert response.status_code == 200, response.context["adminform"].form.errors if response.context else ""
     endpoint = WebhookEndpoint.objects.get()
     assert len(endpoint.secret) >= 32
-    assert endpoint.secret in response.content.decode()
+    page = response.content.decode()
+    assert response.templates[0].name == "admin/platforms/secret_shown_once.html"
+    assert '<label for="shown-secret">Secret de signature</label>' in page
+    assert f'id="shown-secret" class="vTextField" value="{endpoint.secret}" readonly' in page
+    assert page.count(endpoint.secret) == 1
     assert endpoint.events == ["candidature.submitted", "consultation.published"]
     change = admin_http.get(reverse("admin:platforms_webhookendpoint_change", args=[endpoint.pk]))
     assert change.status_code == 200
@@ -214,6 +217,23 @@ def test_a_subscription_is_edited_without_its_secret(admin_http, platform):
         False,
         SECRET,
     )
+
+
+def test_an_edited_subscription_follows_the_same_rules(admin_http, platform, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    endpoint, _ = webhooks.webhook_endpoint_create(
+        api_client=platform.client, url="https://plateforme.example/a", events=["candidature.submitted"], secret=SECRET
+    )
+
+    response = admin_http.post(
+        reverse("admin:platforms_webhookendpoint_change", args=[endpoint.pk]),
+        {"url": "https://10.0.0.8/hook", "events": ["consultation.published"]},
+    )
+
+    assert response.status_code == 200
+    assert "10.0.0.8" in response.context["adminform"].form.errors["url"][0]
+    endpoint.refresh_from_db()
+    assert endpoint.url == "https://plateforme.example/a"
 
 
 def test_a_subscription_deleted_by_the_platform_cannot_be_switched_on_again(admin_http, platform):

@@ -15,26 +15,16 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from candidatures import consultations
 from platforms import tasks, webhooks
-from platforms.models import WebhookAttempt, WebhookDelivery, WebhookEvent
+from platforms.models import WebhookAttempt, WebhookDelivery
 from platforms.webhook_verification import InvalidSignature, verify
-from tests.platforms import receiver as receivers
+from tests.platforms.helpers import publish_to_subscriber
 from tests.platforms.receiver import Reply
 
 pytestmark = pytest.mark.django_db
 
-receive = receivers.receive
 
 SECRET = "secret-de-test-" + "x" * 32
-
-
-@pytest.fixture
-def queued(monkeypatch):
-    """The (delivery id, countdown) pairs enqueued, instead of messages to the broker."""
-    sent: list[tuple[int, float | None]] = []
-    monkeypatch.setattr(webhooks, "_enqueue", lambda delivery_id, countdown=None: sent.append((delivery_id, countdown)))
-    return sent
 
 
 @pytest.fixture
@@ -42,12 +32,8 @@ def emit(platform, consultation, queued, django_capture_on_commit_callbacks):
     """Subscribe `platform` at `url`, publish the consultation (the real service): its one delivery."""
 
     def emit(url: str) -> WebhookDelivery:
-        webhooks.webhook_endpoint_create(
-            api_client=platform.client, url=url, events=[WebhookEvent.CONSULTATION_PUBLISHED], secret=SECRET
-        )
         with django_capture_on_commit_callbacks(execute=True):
-            consultations.consultation_publish(consultation=consultation)
-        delivery = WebhookDelivery.objects.get()
+            delivery = publish_to_subscriber(platform=platform, consultation=consultation, url=url, secret=SECRET)
         assert queued == [(delivery.pk, None)]
         queued.clear()
         return delivery
@@ -245,6 +231,46 @@ def test_a_refused_connection_is_retried(emit, attempt, queued):
     ((_number, http_status, retried, error),) = attempts_of(delivery)
     assert (http_status, retried) == (None, True)
     assert "Connexion impossible" in error
+
+
+def test_an_unexpected_failure_of_the_send_is_recorded_and_retried(emit, attempt, queued, monkeypatch, caplog):
+    delivery = emit("http://127.0.0.1:9/webhooks")
+
+    def broken(**kwargs):
+        raise RuntimeError("bug in the HTTP stack")
+
+    monkeypatch.setattr(webhooks.outbound, "post", broken)
+
+    assert attempt(delivery) == WebhookDelivery.Status.PENDING
+
+    assert attempts_of(delivery) == [(1, None, True, "Erreur interne lors de l'envoi.")]
+    delivery.refresh_from_db()
+    assert delivery.last_error == "Erreur interne lors de l'envoi."
+    assert queued == [(delivery.pk, 0.2)]
+    assert "bug in the HTTP stack" in caplog.text  # the traceback is logged for the developers
+
+
+def test_a_send_the_sweep_took_back_meanwhile_is_recorded_but_left_to_its_new_worker(
+    receive, emit, attempt, queued, monkeypatch
+):
+    receiver = receive(500)
+    delivery = emit(receiver.url)
+    real_post = webhooks.outbound.post
+
+    def slow_post(**kwargs):
+        answer = real_post(**kwargs)
+        # Meanwhile the sweep took this worker for dead and another worker claimed the delivery again.
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(claimed_at=timezone.now() + timedelta(seconds=1))
+        return answer
+
+    monkeypatch.setattr(webhooks.outbound, "post", slow_post)
+
+    assert attempt(delivery) == "skipped"
+
+    assert attempts_of(delivery) == [(1, 500, False, "Réponse HTTP 500.")]
+    delivery.refresh_from_db()
+    assert delivery.status == WebhookDelivery.Status.SENDING  # the other worker's send, untouched
+    assert queued == []
 
 
 def test_a_redirect_is_not_followed_and_fails(receive, emit, attempt, queued):

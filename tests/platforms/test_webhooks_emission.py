@@ -69,7 +69,7 @@ def test_publishing_a_consultation_notifies_its_organisation_subscribers(
 
     assert receivers_of(endpoints, "consultation.published") == {"everything", "published_only"}
     deliveries = WebhookDelivery.objects.filter(event="consultation.published")
-    assert sorted(queued) == sorted(delivery.pk for delivery in deliveries)
+    assert sorted(queued) == sorted((delivery.pk, None) for delivery in deliveries)
     # One event, the same id and body for each subscriber.
     assert len({delivery.event_id for delivery in deliveries}) == 1
     payload = deliveries[0].payload
@@ -122,7 +122,7 @@ def test_a_completed_dossier_notifies_with_the_candidature_and_its_api_link(
             "url": f"http://127.0.0.1:8000/api/v1/candidatures/{candidature.pk}/",
         }
     }
-    assert queued == [delivery.pk]
+    assert queued == [(delivery.pk, None)]
 
 
 def test_a_dossier_completed_by_a_result_notifies(endpoints, candidature, queued, django_capture_on_commit_callbacks):
@@ -153,7 +153,7 @@ def test_a_new_flag_notifies_with_the_flag_but_not_the_company(
     assert data["candidature"]["id"] == candidature.pk
     # The body never names the company (the BODACC notice does: its evidence stays in the dossier).
     assert "EXEMPLE" not in str(delivery.payload)
-    assert queued == [delivery.pk]
+    assert queued == [(delivery.pk, None)]
 
 
 def test_a_flag_raised_again_by_a_refresh_is_not_notified_again(
@@ -181,7 +181,7 @@ def test_a_submission_notifies_its_subscribers(endpoints, candidature, queued, d
     delivery = WebhookDelivery.objects.filter(event="candidature.submitted").first()
     assert delivery.payload["data"]["candidature"]["state"] == "deposee"
     assert sorted(queued) == sorted(
-        WebhookDelivery.objects.filter(event="candidature.submitted").values_list("pk", flat=True)
+        (pk, None) for pk in WebhookDelivery.objects.filter(event="candidature.submitted").values_list("pk", flat=True)
     )
 
 

@@ -7,28 +7,21 @@ import time
 
 import pytest
 
-from candidatures import consultations
-from platforms import webhooks
-from platforms.models import WebhookAttempt, WebhookDelivery, WebhookEvent
+from platforms.models import WebhookAttempt, WebhookDelivery
 from platforms.webhook_verification import verify
-from tests.platforms import receiver as receivers
+from tests.platforms.helpers import publish_to_subscriber
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-receive = receivers.receive
 
 SECRET = "secret-integration-" + "i" * 32
 
 
 def test_the_worker_retries_500s_then_delivers(celery_worker, receive, platform, consultation):
     receiver = receive(500, 500, 200)
-    webhooks.webhook_endpoint_create(
-        api_client=platform.client, url=receiver.url, events=[WebhookEvent.CONSULTATION_PUBLISHED], secret=SECRET
-    )
 
-    consultations.consultation_publish(consultation=consultation)
+    delivery = publish_to_subscriber(platform=platform, consultation=consultation, url=receiver.url, secret=SECRET)
 
-    delivery = WebhookDelivery.objects.get()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         delivery.refresh_from_db()
