@@ -87,8 +87,9 @@ def test_company_applies_follows_live_progress_signs_submits_and_downloads_recei
     audit.check(page, "consultation (SIRET erroné)")
     assert not Candidature.objects.exists()
 
-    # DGFIP asks to come back in 6 s: once the identity is shown, its line changes live, without reload.
-    faults.add(path="/chiffres_affaires$", kind="status", status=429, times=1, retry_after=6)
+    # DGFIP is unavailable and asks to come back in 6 s: once the identity is shown, its line changes live, without
+    # reload. (A 503 with `retry_in`, not a 429: a 429 pauses every JSON call of the token, identity included.)
+    faults.add(path="/chiffres_affaires$", kind="status", status=503, times=1, retry_in=6)
     page.get_by_label("SIRET de l'établissement qui candidate").fill("552 049 447 76279")
     page.get_by_role("button", name="Récupérer mes informations").click()
     page.wait_for_url(re.compile(r"/candidatures/\d+/$"))
